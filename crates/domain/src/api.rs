@@ -1,0 +1,248 @@
+//! The typed IPC contract between the Yew UI and the Tauri shell.
+//!
+//! Every command is a zero-sized marker implementing [`Command`]: its wire name, its
+//! request and its response live together, so the UI's one generic `invoke` and the
+//! shell's command functions cannot drift apart silently. The single wire error is
+//! [`ApiError`] (`{ code, message }`), never a bare string.
+//!
+//! Requests travel as the Tauri argument named [`REQUEST_ARG`], so every command
+//! function in the shell takes exactly one argument called `req`.
+
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+
+/// The name of the single Tauri argument that carries a command's request.
+pub const REQUEST_ARG: &str = "req";
+
+/// One IPC command: its wire name and the types that cross the bridge.
+pub trait Command {
+    /// The Tauri command name (the shell's function name).
+    const NAME: &'static str;
+    /// What the UI sends.
+    type Request: Serialize + DeserializeOwned;
+    /// What the shell answers on success.
+    type Response: Serialize + DeserializeOwned;
+}
+
+/// `app_info`: version, data directory, locale, language and connection status.
+#[derive(Debug, Clone, Copy)]
+pub struct GetAppInfo;
+
+impl Command for GetAppInfo {
+    const NAME: &'static str = "app_info";
+    type Request = NoArgs;
+    type Response = AppInfo;
+}
+
+/// `set_language`: persist the supervisor's language choice; answers the new [`AppInfo`].
+#[derive(Debug, Clone, Copy)]
+pub struct SetLanguage;
+
+impl Command for SetLanguage {
+    const NAME: &'static str = "set_language";
+    type Request = SetLanguageRequest;
+    type Response = AppInfo;
+}
+
+/// The request of commands that take nothing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoArgs {}
+
+/// Request of [`SetLanguage`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SetLanguageRequest {
+    pub language: Language,
+}
+
+/// What the shell tells the UI about itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppInfo {
+    /// The app's version (`CARGO_PKG_VERSION` of the shell).
+    pub version: String,
+    /// Where the console keeps its settings and cache, as an absolute path.
+    pub data_dir: String,
+    /// The operating system's locale as reported at start (BCP 47, e.g. `zh-CN`).
+    pub os_locale: Option<String>,
+    /// The language the UI should use: the saved choice, else derived from `os_locale`.
+    pub language: Language,
+    /// Whether `language` is a saved choice (true) or the OS default (false).
+    pub language_saved: bool,
+    /// The console's link to a hub.
+    pub connection: ConnectionStatus,
+    /// Things that happened at start-up the supervisor should know about.
+    #[serde(default)]
+    pub notices: Vec<Notice>,
+}
+
+/// Something the console did on its own that the supervisor should hear about.
+/// The UI localises it; the data is what the message needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum Notice {
+    /// `settings.json` could not be parsed; it was renamed to `moved_to` and defaults are used.
+    #[serde(rename_all = "camelCase")]
+    SettingsMovedAside { moved_to: String },
+}
+
+/// A UI language. Chinese is first-class; every string exists in both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Language {
+    #[serde(rename = "zh-CN")]
+    ZhCn,
+    #[serde(rename = "en")]
+    En,
+}
+
+impl Language {
+    /// Every language, in the order the language switch shows them.
+    pub const ALL: [Language; 2] = [Language::ZhCn, Language::En];
+
+    /// The language for an OS locale string such as `zh_CN.UTF-8`, `zh-Hans-CN`, `en-US`.
+    /// Any Chinese locale gives Chinese; everything else (or nothing) gives English.
+    pub fn from_locale(locale: Option<&str>) -> Language {
+        match locale {
+            Some(tag) if tag.trim().to_ascii_lowercase().starts_with("zh") => Language::ZhCn,
+            _ => Language::En,
+        }
+    }
+
+    /// The BCP 47 tag, also used for the document's `lang` attribute.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Language::ZhCn => "zh-CN",
+            Language::En => "en",
+        }
+    }
+
+    /// The language's own name, as the switch shows it.
+    pub fn native_name(self) -> &'static str {
+        match self {
+            Language::ZhCn => "简体中文",
+            Language::En => "English",
+        }
+    }
+}
+
+/// The console's link to a hub, as the header shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "camelCase")]
+pub enum ConnectionStatus {
+    /// No hub is configured and no built-in demo is running.
+    NotConfigured,
+    /// Subscribed and up to date.
+    Live,
+    /// Subscribed and replaying the log; `lag_events` behind, oldest `lag_secs` old.
+    #[serde(rename_all = "camelCase")]
+    CatchingUp { lag_events: u64, lag_secs: u64 },
+    /// Not connected; `reason` says why (already localised-neutral: a short code).
+    #[serde(rename_all = "camelCase")]
+    Offline { reason: String },
+}
+
+/// The one error shape at the IPC edge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{code:?}: {message}")]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+/// What kind of failure an [`ApiError`] is, for the UI to branch on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The request was malformed or named something that does not exist.
+    BadRequest,
+    /// Reading or writing the console's files failed.
+    Storage,
+    /// The bridge itself failed (no shell, or the shell did not answer).
+    Ipc,
+    /// Anything else; the message says what.
+    Internal,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> ApiError {
+        ApiError { code, message: message.into() }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn round_trip<T: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug>(value: &T) {
+        let json = serde_json::to_string(value).expect("serialises");
+        let back: T = serde_json::from_str(&json).expect("deserialises its own output");
+        assert_eq!(&back, value, "round trip changed the value; json was {json}");
+    }
+
+    #[test]
+    fn chinese_locales_default_to_chinese_and_everything_else_to_english() {
+        for (locale, expected) in [
+            (Some("zh-CN"), Language::ZhCn),
+            (Some("zh_CN.UTF-8"), Language::ZhCn),
+            (Some("zh-Hans-CN"), Language::ZhCn),
+            (Some("ZH-TW"), Language::ZhCn),
+            (Some("en-US"), Language::En),
+            (Some("de_DE.UTF-8"), Language::En),
+            (Some("C"), Language::En),
+            (Some(""), Language::En),
+            (None, Language::En),
+        ] {
+            assert_eq!(Language::from_locale(locale), expected, "locale {locale:?}");
+        }
+    }
+
+    #[test]
+    fn languages_use_bcp47_tags_on_the_wire() {
+        assert_eq!(serde_json::to_string(&Language::ZhCn).unwrap(), "\"zh-CN\"");
+        assert_eq!(serde_json::to_string(&Language::En).unwrap(), "\"en\"");
+        for language in Language::ALL {
+            assert_eq!(serde_json::to_string(&language).unwrap(), format!("\"{}\"", language.tag()));
+        }
+    }
+
+    #[test]
+    fn every_ipc_type_survives_a_serde_round_trip() {
+        round_trip(&NoArgs {});
+        round_trip(&SetLanguageRequest { language: Language::ZhCn });
+        for connection in [
+            ConnectionStatus::NotConfigured,
+            ConnectionStatus::Live,
+            ConnectionStatus::CatchingUp { lag_events: 12, lag_secs: 3 },
+            ConnectionStatus::Offline { reason: "refused".into() },
+        ] {
+            round_trip(&AppInfo {
+                version: "0.1.0".into(),
+                data_dir: "/tmp/switchboard".into(),
+                os_locale: Some("zh-CN".into()),
+                language: Language::ZhCn,
+                language_saved: false,
+                connection,
+                notices: vec![Notice::SettingsMovedAside { moved_to: "/d/settings.json.corrupt".into() }],
+            });
+        }
+        round_trip(&ApiError::new(ErrorCode::Storage, "disk full"));
+    }
+
+    #[test]
+    fn requests_use_camel_case_field_names_the_ui_sends() {
+        let json = serde_json::to_value(AppInfo {
+            version: "1".into(),
+            data_dir: "/d".into(),
+            os_locale: None,
+            language: Language::En,
+            language_saved: true,
+            connection: ConnectionStatus::CatchingUp { lag_events: 1, lag_secs: 2 },
+            notices: vec![],
+        })
+        .unwrap();
+        assert_eq!(json["dataDir"], "/d");
+        assert_eq!(json["languageSaved"], true);
+        assert_eq!(json["connection"]["state"], "catchingUp");
+        assert_eq!(json["connection"]["lagEvents"], 1);
+    }
+}

@@ -1,0 +1,418 @@
+//! The per-call fold: `Call::apply(&Event)` — the one function that turns a call's events
+//! into its live view — and the call's health.
+//!
+//! What lives here: [`Call`] (status, robot state, turns, counts), [`Turn`] (one per
+//! RoundId), and [`HealthPolicy`] / [`Health`]. The fold is idempotent (TRTC retries
+//! deliver duplicates) and independent of arrival order: everything is ordered by source
+//! time, every "which one wins" rule is decided by source time and then by value, never by
+//! which event came last.
+//!
+//! What deliberately does not: room participants, media and recordings (events without an
+//! AI TaskId) — those are kept per room by [`crate::board`]; and any clock — health takes
+//! "now" from the caller.
+
+mod health;
+mod turn;
+
+pub use health::{Health, HealthLevel, HealthPolicy, HealthReason, Severity};
+pub use turn::{ErrorRecord, Line, MetaInfo, MetricSample, Metrics, StateChange, StateOrigin, Turn};
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::event::{Event, EventBody, LeaveCode, Outcome, RobotState, Source, Speaker};
+use crate::ids::{RoomId, RoundId, SdkAppId, SourceMs, TaskId, UserId};
+
+/// A value with the source time it was observed at. Ordered by time, then value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Stamped<T> {
+    pub at: SourceMs,
+    pub value: T,
+}
+
+/// Inserts into a sorted list unless an equal item is already there.
+pub(crate) fn insert_sorted<T: Ord>(list: &mut Vec<T>, item: T) {
+    if let Err(index) = list.binary_search(&item) {
+        list.insert(index, item);
+    }
+}
+
+/// Keeps the earliest observation (by time, then value).
+pub(crate) fn keep_earliest<T: Ord>(slot: &mut Option<Stamped<T>>, new: Stamped<T>) {
+    if slot.as_ref().is_none_or(|known| new < *known) {
+        *slot = Some(new);
+    }
+}
+
+/// Keeps the latest observation (by time, then value).
+pub(crate) fn keep_latest<T: Ord>(slot: &mut Option<Stamped<T>>, new: Stamped<T>) {
+    if slot.as_ref().is_none_or(|known| new > *known) {
+        *slot = Some(new);
+    }
+}
+
+/// Who is the robot and who is the customer, as learnt from the call's events: 904 names
+/// the user, 905 and every room message but 10000 name the robot.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Identities {
+    robots: BTreeSet<UserId>,
+    users: BTreeSet<UserId>,
+}
+
+impl Identities {
+    fn speaker_of(&self, user: &UserId) -> Option<Speaker> {
+        if self.robots.contains(user) {
+            Some(Speaker::Robot)
+        } else if self.users.contains(user) {
+            Some(Speaker::User)
+        } else {
+            None
+        }
+    }
+
+    /// Records a speaker; true when this was news.
+    fn learn(&mut self, user: &UserId, speaker: Speaker) -> bool {
+        match speaker {
+            Speaker::Robot => self.robots.insert(user.clone()),
+            Speaker::User => self.users.insert(user.clone()),
+        }
+    }
+}
+
+/// Where a call is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum CallStatus {
+    /// Known, but neither started (901) nor ready (909) yet.
+    Starting,
+    /// 909: the robot is in the room, ready to talk; no round yet.
+    Ready,
+    /// At least one round has begun.
+    InProgress,
+    /// 902.
+    Ended { leave_code: LeaveCode },
+    /// 901 with a failed status.
+    StartFailed,
+}
+
+/// The robot's current state and when (in source time) it was set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RobotStateAt {
+    pub state: RobotState,
+    pub at: SourceMs,
+    pub origin: StateOrigin,
+    pub round: Option<RoundId>,
+}
+
+/// How much happened in a call.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallCounts {
+    pub turns: usize,
+    pub user_sentences: usize,
+    pub robot_sentences: usize,
+    pub interrupted_turns: usize,
+    pub errors: usize,
+}
+
+/// One AI conversation task, folded from its events.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Call {
+    task: TaskId,
+    sdk_app_id: Option<SdkAppId>,
+    room: Option<RoomId>,
+    started: Option<Stamped<Outcome>>,
+    session_ready: Option<SourceMs>,
+    stopped: Option<Stamped<LeaveCode>>,
+    first_ms: Option<SourceMs>,
+    last_ms: Option<SourceMs>,
+    identities: Identities,
+    turns: BTreeMap<RoundId, Turn>,
+    loose_states: Vec<Stamped<RobotState>>,
+    loose_errors: Vec<ErrorRecord>,
+    // Derived by `refresh` after every apply.
+    status: CallStatus,
+    robot_state: Option<RobotStateAt>,
+    counts: CallCounts,
+}
+
+impl Call {
+    /// A call known only by its task id.
+    pub fn new(task: TaskId) -> Call {
+        Call {
+            task,
+            sdk_app_id: None,
+            room: None,
+            started: None,
+            session_ready: None,
+            stopped: None,
+            first_ms: None,
+            last_ms: None,
+            identities: Identities::default(),
+            turns: BTreeMap::new(),
+            loose_states: Vec::new(),
+            loose_errors: Vec::new(),
+            status: CallStatus::Starting,
+            robot_state: None,
+            counts: CallCounts::default(),
+        }
+    }
+
+    /// Folds one event into the call. Applying an event twice changes nothing the second
+    /// time, and the final state does not depend on the order events arrive in.
+    ///
+    /// Ignored: events for another task, and room, media and recording events (they
+    /// belong to the room; see [`crate::board::Board`]). The hub's sequence number plays no
+    /// part.
+    pub fn apply(&mut self, event: &Event) {
+        if event.call.task.as_ref().is_some_and(|task| *task != self.task) {
+            return;
+        }
+        let at = event.source_ms;
+        let mut news = false;
+        let touched: Option<&RoundId> = match &event.body {
+            EventBody::TaskStarted { outcome } => {
+                keep_earliest(&mut self.started, Stamped { at, value: *outcome });
+                None
+            }
+            EventBody::TaskStopped { leave_code } => {
+                keep_earliest(&mut self.stopped, Stamped { at, value: *leave_code });
+                None
+            }
+            EventBody::SessionReady => {
+                self.session_ready = Some(self.session_ready.map_or(at, |known| known.min(at)));
+                None
+            }
+            EventBody::UserSpeechStarted { user, round } => {
+                news |= self.identities.learn(user, Speaker::User);
+                self.turn_mut(round, at).observe_speech_start(at);
+                Some(round)
+            }
+            EventBody::Sentence(sentence) => {
+                if let Some(speaker) = sentence.speaker {
+                    news |= self.identities.learn(&sentence.user, speaker);
+                }
+                let turn = self.turn_mut(&sentence.round, at);
+                if event.source == Source::Room || !sentence.is_final {
+                    turn.observe_subtitle(
+                        &sentence.user,
+                        at,
+                        &sentence.text,
+                        sentence.is_final,
+                        sentence.times.clone(),
+                    );
+                } else {
+                    turn.observe_sentence(&sentence.user, at, &sentence.text, sentence.times.clone());
+                }
+                Some(&sentence.round)
+            }
+            EventBody::RobotFinishedSpeaking { robot, round, text } => {
+                news |= self.identities.learn(robot, Speaker::Robot);
+                self.turn_mut(round, at).observe_finished(robot, at, text);
+                Some(round)
+            }
+            EventBody::RobotStateChanged { robot, round, state, .. } => {
+                news |= self.learn_robot(robot.as_ref());
+                match round {
+                    Some(round) => self.turn_mut(round, at).observe_state(at, *state),
+                    None => insert_sorted(&mut self.loose_states, Stamped { at, value: *state }),
+                }
+                round.as_ref()
+            }
+            EventBody::LlmMetaInfo { robot, round, info } => {
+                news |= self.learn_robot(robot.as_ref());
+                if let Some(round) = round {
+                    self.turn_mut(round, at).observe_meta(at, info);
+                }
+                round.as_ref()
+            }
+            EventBody::MetricReported { robot, round, metric, value } => {
+                news |= self.learn_robot(robot.as_ref());
+                // A metric without a round has no slot to go in.
+                if let Some(round) = round {
+                    self.turn_mut(round, at).observe_metric(metric, MetricSample { value: *value, at });
+                }
+                round.as_ref()
+            }
+            EventBody::PipelineFailed { robot, round, error } => {
+                news |= self.learn_robot(robot.as_ref());
+                let record = ErrorRecord { at, error: error.clone() };
+                match round {
+                    Some(round) => self.turn_mut(round, at).observe_error(record),
+                    None => turn::record_error(&mut self.loose_errors, record),
+                }
+                round.as_ref()
+            }
+            EventBody::RoomCreated
+            | EventBody::RoomDismissed
+            | EventBody::UserEntered { .. }
+            | EventBody::UserLeft { .. }
+            | EventBody::RoleChanged { .. }
+            | EventBody::MediaStarted { .. }
+            | EventBody::MediaStopped { .. }
+            | EventBody::Recording { .. } => return,
+        };
+        self.learn_place(event);
+        self.first_ms = Some(self.first_ms.map_or(at, |known| known.min(at)));
+        self.last_ms = Some(self.last_ms.map_or(at, |known| known.max(at)));
+        if news {
+            let identities = &self.identities;
+            self.turns.values_mut().for_each(|turn| turn.resolve(identities));
+        } else if let Some(turn) = touched.and_then(|round| self.turns.get_mut(round)) {
+            turn.resolve(&self.identities);
+        }
+        self.refresh();
+    }
+
+    fn turn_mut(&mut self, round: &RoundId, at: SourceMs) -> &mut Turn {
+        let turn = self.turns.entry(round.clone()).or_insert_with(|| Turn::new(round.clone(), at));
+        turn.touch(at);
+        turn
+    }
+
+    fn learn_robot(&mut self, robot: Option<&UserId>) -> bool {
+        robot.is_some_and(|robot| self.identities.learn(robot, Speaker::Robot))
+    }
+
+    /// Takes the app id and room from the event; should two events disagree, the smaller
+    /// value is kept so that the outcome never depends on arrival order.
+    fn learn_place(&mut self, event: &Event) {
+        if let Some(app) = event.call.sdk_app_id {
+            self.sdk_app_id = Some(self.sdk_app_id.map_or(app, |known| known.min(app)));
+        }
+        if let Some(room) = &event.call.room {
+            let smaller =
+                self.room.as_ref().is_none_or(|known| (room.as_str(), room.kind()) < (known.as_str(), known.kind()));
+            if smaller {
+                self.room = Some(room.clone());
+            }
+        }
+    }
+
+    /// Recomputes the call-level view from the turns.
+    fn refresh(&mut self) {
+        self.status = match (self.started, self.stopped) {
+            (Some(Stamped { value: Outcome::Failed, .. }), _) => CallStatus::StartFailed,
+            (_, Some(stopped)) => CallStatus::Ended { leave_code: stopped.value },
+            _ if !self.turns.is_empty() => CallStatus::InProgress,
+            _ if self.session_ready.is_some() => CallStatus::Ready,
+            _ => CallStatus::Starting,
+        };
+        let loose = self
+            .loose_states
+            .iter()
+            .map(|s| (StateChange { at: s.at, origin: StateOrigin::Room, state: s.value }, None::<&RoundId>));
+        let in_turns = self.turns.values().filter_map(|turn| turn.states().last().map(|s| (*s, Some(turn.round()))));
+        self.robot_state = loose.chain(in_turns).max().map(|(change, round)| RobotStateAt {
+            state: change.state,
+            at: change.at,
+            origin: change.origin,
+            round: round.cloned(),
+        });
+        let turns = self.turns.values();
+        self.counts = CallCounts {
+            turns: self.turns.len(),
+            user_sentences: turns.clone().filter(|t| t.user().is_some_and(|l| l.is_final)).count(),
+            robot_sentences: turns.clone().filter(|t| t.robot().is_some_and(|l| l.is_final)).count(),
+            interrupted_turns: turns.clone().filter(|t| t.interrupted()).count(),
+            errors: self.loose_errors.len() + turns.map(|t| t.errors().len()).sum::<usize>(),
+        };
+    }
+
+    /// The AI conversation task.
+    pub fn task(&self) -> &TaskId {
+        &self.task
+    }
+
+    /// The application, once an event said it.
+    pub fn sdk_app_id(&self) -> Option<SdkAppId> {
+        self.sdk_app_id
+    }
+
+    /// The room the robot is in, once an event said it.
+    pub fn room(&self) -> Option<&RoomId> {
+        self.room.as_ref()
+    }
+
+    /// Where the call is in its life.
+    pub fn status(&self) -> CallStatus {
+        self.status
+    }
+
+    /// Whether the call is still going (not ended, not failed to start).
+    pub fn is_live(&self) -> bool {
+        matches!(self.status, CallStatus::Starting | CallStatus::Ready | CallStatus::InProgress)
+    }
+
+    /// The robot's state with the latest source time, from 10001 or derived from callbacks.
+    pub fn robot_state(&self) -> Option<&RobotStateAt> {
+        self.robot_state.as_ref()
+    }
+
+    /// 901's source time, else the earliest source time seen.
+    pub fn started_ms(&self) -> Option<SourceMs> {
+        self.started.map(|s| s.at).or(self.first_ms)
+    }
+
+    /// 902's source time.
+    pub fn ended_ms(&self) -> Option<SourceMs> {
+        self.stopped.map(|s| s.at)
+    }
+
+    /// 909's source time.
+    pub fn session_ready_ms(&self) -> Option<SourceMs> {
+        self.session_ready
+    }
+
+    /// The latest source time seen.
+    pub fn last_ms(&self) -> Option<SourceMs> {
+        self.last_ms
+    }
+
+    /// How long the call has lasted: to its end, or to `now` while it is live.
+    pub fn duration_ms(&self, now: SourceMs) -> u64 {
+        let end = self.ended_ms().unwrap_or(now);
+        self.started_ms().map_or(0, |start| end.since(start))
+    }
+
+    /// The turns, ordered by the source time they were first seen.
+    pub fn turns(&self) -> Vec<&Turn> {
+        let mut turns: Vec<&Turn> = self.turns.values().collect();
+        turns.sort_by(|a, b| (a.first_ms(), a.round()).cmp(&(b.first_ms(), b.round())));
+        turns
+    }
+
+    /// One turn by its RoundId.
+    pub fn turn(&self, round: &RoundId) -> Option<&Turn> {
+        self.turns.get(round)
+    }
+
+    /// The last final sentence of `speaker`, in turn order.
+    pub fn last_final(&self, speaker: Speaker) -> Option<&Line> {
+        self.turns().into_iter().rev().find_map(|turn| {
+            let line = match speaker {
+                Speaker::User => turn.user(),
+                Speaker::Robot => turn.robot(),
+            };
+            line.filter(|line| line.is_final)
+        })
+    }
+
+    /// Turns, final sentences, interruptions and errors so far.
+    pub fn counts(&self) -> CallCounts {
+        self.counts
+    }
+
+    /// Errors that named no round.
+    pub fn loose_errors(&self) -> &[ErrorRecord] {
+        &self.loose_errors
+    }
+
+    /// The user ids known to be the robot.
+    pub fn robots(&self) -> impl Iterator<Item = &UserId> {
+        self.identities.robots.iter()
+    }
+}
+
+#[cfg(test)]
+mod tests;
