@@ -43,7 +43,7 @@ async fn switching_to_chinese_relabels_the_shell_and_the_choice_survives_a_resta
     app.wait_for("#connection-status", "未连接中心服务").await?;
     app.wait_for("#wall-empty-title", "暂无进行中的通话").await?;
     app.wait_for("#wall-title", "实时通话墙").await?;
-    app.wait_for("#language-source", "简体中文 (已保存的选择)").await?;
+    app.wait_for("#language-source", "简体中文（已保存的选择）").await?;
     let lang = app.client.execute("return document.documentElement.lang", vec![]).await?;
     assert_eq!(lang, "zh-CN", "<html lang> should follow the UI language so CJK glyphs are Chinese");
     let shot = app.screenshot("shell-zh-CN").await?;
@@ -67,7 +67,7 @@ async fn a_chinese_os_locale_opens_the_console_in_chinese() -> Result<()> {
     let data = tempfile::tempdir()?;
     let app = App::launch(&launch(data.path(), "zh_CN.UTF-8")).await?;
     app.wait_for("#wall-empty-title", "暂无进行中的通话").await?;
-    app.wait_for("#language-source", "简体中文 (跟随系统语言)").await?;
+    app.wait_for("#language-source", "简体中文（跟随系统语言）").await?;
     app.wait_for("#app-version", &format!("版本 {}", env!("CARGO_PKG_VERSION"))).await?;
     app.close().await
 }

@@ -15,6 +15,7 @@ use std::{
     os::unix::process::CommandExt,
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
+    sync::atomic::{AtomicUsize, Ordering},
     time::{Duration, Instant},
 };
 
@@ -24,6 +25,9 @@ use hyper_util::client::legacy::connect::HttpConnector;
 
 /// How long a test waits for the UI to show something before failing.
 pub const UI_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long opening a WebDriver session (launching the app) may take.
+pub const SESSION_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// How the app is started: its data directory and OS locale.
 #[derive(Debug, Clone)]
@@ -47,6 +51,7 @@ impl App {
         let binary = app_binary()?;
         let (display, screen) = start_xvfb()?;
         let (port, native_port) = (free_port()?, free_port()?);
+        let log = launch_log()?;
         let mut driver = Command::new("dbus-run-session");
         driver
             .args(["--", "tauri-driver", "--port", &port.to_string(), "--native-port", &native_port.to_string()])
@@ -58,13 +63,22 @@ impl App {
             .env_remove("LC_MESSAGES")
             .env_remove("WAYLAND_DISPLAY")
             .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
             // Its own process group, so closing kills tauri-driver, WebKitWebDriver and the app.
             .process_group(0);
         let driver =
             driver.spawn().context("cannot start tauri-driver under dbus-run-session (run `cargo xtask setup`)")?;
-        let mut app = App { client: connect(port, &binary).await?, screen, driver };
+        // Kept even if the session never opens, so Drop stops what was started.
+        let mut pending = Pending { screen: Some(screen), driver: Some(driver) };
+        let client = tokio::time::timeout(SESSION_TIMEOUT, connect(port, &binary))
+            .await
+            .map_err(|_| anyhow::anyhow!("no WebDriver session with the app within {SESSION_TIMEOUT:?}"))??;
+        let (Some(screen), Some(driver)) = (pending.screen.take(), pending.driver.take()) else {
+            unreachable!("both set above and only taken here")
+        };
+        let app = App { client, screen, driver };
         app.wait_text("#app-title", |_| true).await.context("the app window never rendered its title")?;
-        let _ = &mut app;
         Ok(app)
     }
 
@@ -120,16 +134,7 @@ impl App {
     }
 
     fn stop_processes(&mut self) {
-        let group = format!("-{}", self.driver.id());
-        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline && matches!(self.driver.try_wait(), Ok(None)) {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
-        let _ = self.driver.wait();
-        let _ = self.screen.kill();
-        let _ = self.screen.wait();
+        stop(&mut self.driver, &mut self.screen);
     }
 }
 
@@ -137,6 +142,46 @@ impl Drop for App {
     fn drop(&mut self) {
         self.stop_processes();
     }
+}
+
+/// Processes of a launch whose session is not open yet.
+struct Pending {
+    screen: Option<Child>,
+    driver: Option<Child>,
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        if let (Some(driver), Some(screen)) = (&mut self.driver, &mut self.screen) {
+            stop(driver, screen);
+        }
+    }
+}
+
+/// Stops tauri-driver's whole process group (WebKitWebDriver, the app, its D-Bus), then Xvfb.
+fn stop(driver: &mut Child, screen: &mut Child) {
+    let group = format!("-{}", driver.id());
+    let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline && matches!(driver.try_wait(), Ok(None)) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+    let _ = driver.wait();
+    let _ = screen.kill();
+    let _ = screen.wait();
+}
+
+/// A fresh log file for one launch's driver, WebKit and app output:
+/// `<artifacts>/e2e/logs/launch-<pid>-<n>.log`, printed so a failing test points at it.
+fn launch_log() -> Result<std::fs::File> {
+    static COUNT: AtomicUsize = AtomicUsize::new(0);
+    let dir = artifacts().join("e2e/logs");
+    std::fs::create_dir_all(&dir)?;
+    let n = COUNT.fetch_add(1, Ordering::Relaxed);
+    let path = dir.join(format!("launch-{}-{n}.log", std::process::id()));
+    println!("app log: {}", path.display());
+    Ok(std::fs::File::create(path)?)
 }
 
 /// The built app binary from `SWITCHBOARD_APP`.

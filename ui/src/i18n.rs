@@ -26,7 +26,10 @@ pub struct Strings {
     pub wall_empty_connected: &'static str,
     /// `{version}`
     pub version: &'static str,
+    /// `{path}`
     pub data_dir: &'static str,
+    /// `{language}`, `{source}`
+    pub language_with_source: &'static str,
     pub language_from_os: &'static str,
     pub language_saved: &'static str,
     /// `{message}`
@@ -50,7 +53,8 @@ const ZH_CN: Strings = Strings {
     wall_empty_not_connected: "此控制台尚未连接到中心服务（hub），因此还不会有通话进来。连接后，每一通进行中的 AI 通话都会以卡片形式显示在这里，问题最严重的排在最前。",
     wall_empty_connected: "已连接到中心服务。一旦有 AI 通话开始，它会立即出现在这里。",
     version: "版本 {version}",
-    data_dir: "数据目录",
+    data_dir: "数据目录：{path}",
+    language_with_source: "{language}（{source}）",
     language_from_os: "跟随系统语言",
     language_saved: "已保存的选择",
     error_banner: "操作未完成：{message}",
@@ -72,7 +76,8 @@ const EN: Strings = Strings {
     wall_empty_not_connected: "This console is not connected to a hub yet, so no calls can arrive. Once it is, every live AI call shows here as a tile, the calls in most trouble first.",
     wall_empty_connected: "Connected to the hub. A call appears here as soon as an AI conversation starts.",
     version: "Version {version}",
-    data_dir: "Data directory",
+    data_dir: "Data directory: {path}",
+    language_with_source: "{language} ({source})",
     language_from_os: "following the system language",
     language_saved: "saved choice",
     error_banner: "That did not work: {message}",
@@ -132,6 +137,7 @@ impl Strings {
             ("wall_empty_connected", self.wall_empty_connected),
             ("version", self.version),
             ("data_dir", self.data_dir),
+            ("language_with_source", self.language_with_source),
             ("language_from_os", self.language_from_os),
             ("language_saved", self.language_saved),
             ("error_banner", self.error_banner),
@@ -165,6 +171,9 @@ mod tests {
     #[test]
     fn chinese_strings_are_actually_chinese() {
         for (name, text) in strings(Language::ZhCn).all() {
+            if name == "language_with_source" {
+                continue; // placeholders and full-width brackets only
+            }
             let has_cjk = text.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
             assert!(has_cjk, "zh-CN string {name} has no Chinese characters: {text}");
         }

@@ -100,6 +100,14 @@ pub fn run_app(release: bool, exit_after: Option<u64>) -> Result<()> {
         }
         if exit_after.is_some_and(|secs| started.elapsed() > Duration::from_secs(secs)) {
             println!("--exit-after reached: closing the app");
+            // The app and its session bus are children of dbus-run-session: stop them first,
+            // or the bus daemon outlives us. (The app stays in our process group so Ctrl-C
+            // in the terminal reaches it too.)
+            let _ = Command::new("pkill").args(["-TERM", "-P", &child.id().to_string()]).status();
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < deadline && child.try_wait()?.is_none() {
+                std::thread::sleep(Duration::from_millis(100));
+            }
             let _ = child.kill();
             let _ = child.wait();
             return Ok(());
