@@ -27,8 +27,25 @@ async fn the_shell_renders_and_shows_what_the_app_reported_over_ipc() -> Result<
     app.wait_for("#data-dir", &data_dir).await?;
     app.wait_for("#language-source", "English (following the system language)").await?;
 
+    // The stylesheet loaded under the strict CSP (a blocked one would leave text checks green).
+    let header = app
+        .client
+        .execute("return getComputedStyle(document.querySelector('.header')).backgroundColor", vec![])
+        .await?;
+    assert_eq!(header, "rgb(31, 78, 121)", "style.css should style the header");
+
     let shot = app.screenshot("shell-en").await?;
     println!("screenshot: {}", shot.display());
+
+    // Tablet portrait: everything still fits without sideways scrolling.
+    app.client.set_window_size(768, 1024).await?;
+    app.wait_for("#lang-en", "English").await?;
+    let overflow = app
+        .client
+        .execute("return document.documentElement.scrollWidth - document.documentElement.clientWidth", vec![])
+        .await?;
+    assert_eq!(overflow, 0, "at 768 px wide the shell should not scroll sideways");
+    app.screenshot("shell-en-tablet").await?;
     app.close().await
 }
 

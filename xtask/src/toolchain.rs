@@ -13,6 +13,8 @@ use crate::cmd::{self, exists, output};
 
 pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
 const FORCE_ENV: &str = "SWITCHBOARD_WASM_TOOLCHAIN";
+/// The wasm linker from Debian's lld-22 (installed with rustc-web by setup).
+const DEBIAN_WASM_LINKER: &str = "/usr/lib/llvm-22/bin/wasm-ld";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WasmToolchain {
@@ -95,6 +97,9 @@ pub fn wasm_cargo_build() -> Result<Command> {
                 .env("RUSTC", "/usr/bin/rustc")
                 .env("RUSTDOC", "/usr/bin/rustdoc")
                 .env("RUSTC_BOOTSTRAP", "1")
+                // Debian's rustc asks for `rust-lld`, which no Debian package installs under
+                // that name; lld-22's wasm flavour is the same linker.
+                .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER", DEBIAN_WASM_LINKER)
                 .env("CARGO_TARGET_DIR", cmd::target_dir()?.join("wasm-debian"));
         }
     }
