@@ -128,8 +128,11 @@ pub fn test() -> Result<()> {
         Ok(())
     };
     step("formatting", &mut || run(Command::new(cargo()).current_dir(root()).args(["fmt", "--all", "--check"])))?;
-    step("unit tests (domain, engine, ui strings)", &mut || {
-        run(Command::new(cargo()).current_dir(root()).args(["test", "-p", "domain", "-p", "engine", "-p", "ui"]))
+    step("unit and integration tests (domain, engine, ui strings, trtc, emulator + Python SDK)", &mut || {
+        run(Command::new(cargo())
+            .current_dir(root())
+            .args(["test", "-p", "domain", "-p", "engine", "-p", "ui", "-p", "trtc", "-p", "emulator"])
+            .env("SWITCHBOARD_PYTHON", crate::setup::python_sdk_python()?))
     })?;
     step("domain builds for wasm32", &mut || run(toolchain::wasm_cargo_build()?.args(["-p", "domain"])))?;
     let mut binary = PathBuf::new();

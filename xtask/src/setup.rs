@@ -35,6 +35,7 @@ const APT_PACKAGES: &[(&str, &[&str])] = &[
     ("OS notifications", &["dbus", "dunst", "libnotify-bin"]),
     ("browser UI tests", &["chromium", "chromium-driver"]),
     ("inspecting SQLite caches", &["sqlite3"]),
+    ("the official Tencent Cloud Python SDK tests", &["python3", "python3-venv"]),
 ];
 
 /// Debian's wasm-capable Rust, the fallback when rustup cannot download the target.
@@ -77,6 +78,7 @@ pub fn install(forced: Option<WasmToolchain>) -> Result<()> {
     for &(krate, version, binary, locked) in CARGO_TOOLS {
         ensure_cargo_tool(krate, version, binary, locked)?;
     }
+    ensure_python_sdk()?;
     println!("== setup: done");
     Ok(())
 }
@@ -101,6 +103,33 @@ pub fn ensure_apt(packages: &[&str], why: &str) -> Result<()> {
         .args(["install", "-y", "-qq", "--no-install-recommends"])
         .args(&missing)
         .env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
+/// The official Tencent Cloud Python SDK for TRTC, pinned, in its own venv: the emulator
+/// must serve it unchanged (crates/emulator/tests/python_sdk.rs).
+pub const PYTHON_SDK: &str = "tencentcloud-sdk-python-trtc==3.1.177";
+
+/// The venv's python, under the cargo target directory.
+pub fn python_sdk_python() -> Result<std::path::PathBuf> {
+    Ok(cmd::target_dir()?.join("tools/trtc-python-sdk/bin/python"))
+}
+
+fn ensure_python_sdk() -> Result<()> {
+    let python = python_sdk_python()?;
+    let (name, version) = PYTHON_SDK.split_once("==").unwrap_or((PYTHON_SDK, ""));
+    let have = python.exists()
+        && output(Command::new(&python).args(["-m", "pip", "show", name]))
+            .is_some_and(|info| info.lines().any(|line| line == format!("Version: {version}")));
+    if have {
+        println!("setup: Python SDK {PYTHON_SDK} present");
+        return Ok(());
+    }
+    println!("setup: installing the official Python SDK {PYTHON_SDK} into a venv");
+    let venv = python.parent().and_then(std::path::Path::parent).map(std::path::Path::to_path_buf).unwrap_or_default();
+    if !python.exists() {
+        run(Command::new("/usr/bin/python3").arg("-m").arg("venv").arg(&venv))?;
+    }
+    run(Command::new(&python).args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", PYTHON_SDK]))
 }
 
 fn apt_installed(package: &str) -> bool {
