@@ -349,9 +349,13 @@ mod tests {
 
     #[test]
     fn bodies_that_are_not_envelopes_are_decode_errors() {
-        for body in [&b"<html>bad gateway</html>"[..], b"{}", br#"{"Response":"x"}"#, br#"{"Response":{"TaskId":"t"}}"#,
-            br#"{"Response":{"Error":{"Message":"no code"}}}"#]
-        {
+        for body in [
+            &b"<html>bad gateway</html>"[..],
+            b"{}",
+            br#"{"Response":"x"}"#,
+            br#"{"Response":{"TaskId":"t"}}"#,
+            br#"{"Response":{"Error":{"Message":"no code"}}}"#,
+        ] {
             assert!(
                 matches!(parse_response::<Output>(body), Err(ResponseError::Decode(_))),
                 "{:?} should be a decode error",

@@ -14,10 +14,10 @@ use super::{json_string, string_enum, Action, Secret};
 /// `RoomIdType` of the AI actions for a numeric room (the default).
 ///
 /// The recording actions code it the other way round (see
-/// [`super::recording::ROOM_ID_TYPE_STRING`]).
-pub const ROOM_ID_TYPE_NUMERIC: u64 = 0;
+/// [`super::recording::RECORDING_ROOM_ID_TYPE_STRING`]).
+pub const AI_ROOM_ID_TYPE_NUMERIC: u64 = 0;
 /// `RoomIdType` of the AI actions for a string room.
-pub const ROOM_ID_TYPE_STRING: u64 = 1;
+pub const AI_ROOM_ID_TYPE_STRING: u64 = 1;
 
 /// `StartAIConversation` (§2.1): puts a bot into a room that listens to one user and answers
 /// through STT → LLM → TTS.
@@ -31,7 +31,7 @@ pub struct StartAIConversation {
     /// Caller-chosen unique id, for de-duplication and for lookup with Describe.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_id: Option<String>,
-    /// [`ROOM_ID_TYPE_NUMERIC`] (0, the default) or [`ROOM_ID_TYPE_STRING`] (1).
+    /// [`AI_ROOM_ID_TYPE_NUMERIC`] (0, the default) or [`AI_ROOM_ID_TYPE_STRING`] (1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub room_id_type: Option<u64>,
     #[serde(rename = "STTConfig", default, skip_serializing_if = "Option::is_none")]
@@ -141,7 +141,11 @@ pub struct AgentConfig {
 
 impl AgentConfig {
     /// An agent config with the required fields and nothing else.
-    pub fn new(user_id: impl Into<String>, user_sig: impl Into<Secret>, target_user_id: impl Into<String>) -> AgentConfig {
+    pub fn new(
+        user_id: impl Into<String>,
+        user_sig: impl Into<Secret>,
+        target_user_id: impl Into<String>,
+    ) -> AgentConfig {
         AgentConfig {
             user_id: user_id.into(),
             user_sig: user_sig.into(),

@@ -5,7 +5,7 @@
 //! `domain::wire`) and the file naming rules of §5.4.
 //!
 //! Mind the inverted `RoomIdType`: here 0 is a string room and 1 an integer room (the
-//! default), the opposite of the AI actions ([`super::ai::ROOM_ID_TYPE_NUMERIC`]).
+//! default), the opposite of the AI actions ([`super::ai::AI_ROOM_ID_TYPE_NUMERIC`]).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -14,10 +14,10 @@ use super::{string_enum, Action, Secret};
 
 /// `RoomIdType` of the recording actions for a string room.
 ///
-/// The AI actions use 1 for this ([`super::ai::ROOM_ID_TYPE_STRING`]).
-pub const ROOM_ID_TYPE_STRING: u64 = 0;
+/// The AI actions use 1 for this ([`super::ai::AI_ROOM_ID_TYPE_STRING`]).
+pub const RECORDING_ROOM_ID_TYPE_STRING: u64 = 0;
 /// `RoomIdType` of the recording actions for a 32-bit integer room (the default).
-pub const ROOM_ID_TYPE_INTEGER: u64 = 1;
+pub const RECORDING_ROOM_ID_TYPE_INTEGER: u64 = 1;
 
 /// `CreateCloudRecording` (§5.1): a recorder bot joins the room and records to COS/S3 or VOD.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,7 +31,7 @@ pub struct CreateCloudRecording {
     pub record_params: RecordParams,
     /// Exactly one of `CloudStorage` / `CloudVod`.
     pub storage_params: StorageParams,
-    /// [`ROOM_ID_TYPE_STRING`] (0) or [`ROOM_ID_TYPE_INTEGER`] (1, the default) — inverted
+    /// [`RECORDING_ROOM_ID_TYPE_STRING`] (0) or [`RECORDING_ROOM_ID_TYPE_INTEGER`] (1, the default) — inverted
     /// compared with the AI actions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub room_id_type: Option<u64>,
