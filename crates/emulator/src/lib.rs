@@ -9,7 +9,9 @@
 //! calls, signed callbacks to a configured URL, the room link WebSocket, recording files,
 //! and the traffic generator. A started task therefore only changes status.
 
+pub mod callbacks;
 pub mod cloud_api;
+pub mod outputs;
 mod rate_limit;
 pub mod tasks;
 
