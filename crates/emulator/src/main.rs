@@ -4,10 +4,11 @@ use std::net::SocketAddr;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
-use emulator::CloudConfig;
+use emulator::{CloudConfig, EmulatorConfig};
 
 /// A local Tencent Cloud for TRTC AI conversation: the Cloud API v3 (TC3-signed, with the
-/// documented envelopes, error codes and rate limits) on a loopback address.
+/// documented envelopes, error codes and rate limits), scripted conversations for every
+/// started task, signed callbacks, and a traffic generator.
 ///
 /// The official SDKs work against it unchanged, e.g. in Python:
 /// HttpProfile(endpoint="127.0.0.1:PORT", protocol="http").
@@ -37,6 +38,28 @@ struct Args {
     /// Seconds added to the emulator's clock, to test clock skew.
     #[arg(long, env = "TRTC_EMULATOR_CLOCK_OFFSET_SECS", default_value_t = 0, allow_hyphen_values = true)]
     clock_offset_secs: i64,
+    /// Where server callbacks (AI 901–909, room and media 101–206) are POSTed, signed with
+    /// --callback-key, with TRTC's 5 s timeout and retries for a minute. Without it,
+    /// callbacks are not sent.
+    #[arg(long, env = "TRTC_CALLBACK_URL")]
+    callback_url: Option<String>,
+    /// The callback key that signs callbacks (the `Sign` header); never printed.
+    #[arg(long, env = "TRTC_CALLBACK_KEY", hide_env_values = true, default_value = "")]
+    callback_key: String,
+    /// Calls the traffic generator keeps running (0 = no generated traffic; calls then only
+    /// come from StartAIConversation requests).
+    #[arg(long, env = "TRTC_EMULATOR_CALLS", default_value_t = 0)]
+    calls: usize,
+    /// Mean new calls per minute while fewer than --calls are running.
+    #[arg(long, env = "TRTC_EMULATOR_ARRIVAL_RATE", default_value_t = 6.0)]
+    arrival_rate: f64,
+    /// Seed of the scripted scenarios, so a run can be repeated.
+    #[arg(long, env = "TRTC_EMULATOR_SEED", default_value_t = 1)]
+    seed: u64,
+    /// Speed factor: 10 plays everything ten times faster, keeping relative timings;
+    /// reported latencies stay realistic.
+    #[arg(long, env = "TRTC_EMULATOR_SPEED", default_value_t = 1.0)]
+    speed: f64,
 }
 
 #[tokio::main]
@@ -52,17 +75,38 @@ async fn main() -> Result<()> {
     if args.secret_id.trim().is_empty() || args.secret_key.trim().is_empty() {
         bail!("--secret-id and --secret-key (TENCENTCLOUD_SECRET_ID / TENCENTCLOUD_SECRET_KEY) must not be empty");
     }
-    let config = CloudConfig {
+    if !(args.speed.is_finite() && args.speed > 0.0) {
+        bail!("--speed must be a positive number, not {}", args.speed);
+    }
+    if !(args.arrival_rate.is_finite() && args.arrival_rate > 0.0) {
+        bail!("--arrival-rate must be a positive number of calls per minute, not {}", args.arrival_rate);
+    }
+    if let Some(url) = &args.callback_url {
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            bail!("--callback-url must be an http:// or https:// URL, not {url:?}");
+        }
+    }
+    let cloud = CloudConfig {
         sdk_app_id: args.sdk_app_id,
         keys: vec![(args.secret_id, args.secret_key)],
         sdk_secret_key: args.sdk_secret_key.filter(|k| !k.is_empty()),
         rate_limit: args.rate_limit,
         clock_offset_secs: args.clock_offset_secs,
     };
-    let running =
-        emulator::start(config, args.listen).await.with_context(|| format!("cannot listen on {}", args.listen))?;
+    let config = EmulatorConfig {
+        cloud,
+        callback_url: args.callback_url,
+        callback_key: args.callback_key,
+        speed: args.speed,
+        seed: args.seed,
+        calls: args.calls,
+        arrival_per_minute: args.arrival_rate,
+    };
+    let running = emulator::start_emulator(config, args.listen)
+        .await
+        .with_context(|| format!("cannot start the emulator on {}", args.listen))?;
     println!("{}", running.base_url);
-    tracing::info!(base_url = %running.base_url, sdk_app_id = args.sdk_app_id, "trtc-emulator serving the Cloud API");
+    tracing::info!(base_url = %running.base_url, sdk_app_id = args.sdk_app_id, "trtc-emulator serving");
     tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
     running.stop();
     Ok(())

@@ -27,6 +27,8 @@ use axum::{
 use serde_json::{json, Map, Value};
 
 use crate::{
+    calls::{control_of, Calls},
+    conversation::Control,
     rate_limit::RateLimiter,
     tasks::{AiTask, RecordingTask, TaskError, Tasks},
 };
@@ -75,12 +77,39 @@ pub struct Cloud {
     config: CloudConfig,
     tasks: Mutex<Tasks>,
     limiter: Mutex<RateLimiter>,
+    /// The conversations behind started tasks; `None` = tasks only change status.
+    calls: Option<Calls>,
 }
 
 impl Cloud {
+    /// A cloud whose tasks only change status (no conversation is played).
     pub fn new(config: CloudConfig) -> Arc<Cloud> {
+        Cloud::build(config, None)
+    }
+
+    /// A cloud that plays a conversation for every started task.
+    pub fn with_calls(config: CloudConfig, calls: Calls) -> Arc<Cloud> {
+        Cloud::build(config, Some(calls))
+    }
+
+    fn build(config: CloudConfig, calls: Option<Calls>) -> Arc<Cloud> {
         let limiter = Mutex::new(RateLimiter::new(config.rate_limit));
-        Arc::new(Cloud { config, tasks: Mutex::new(Tasks::default()), limiter })
+        Arc::new(Cloud { config, tasks: Mutex::new(Tasks::default()), limiter, calls })
+    }
+
+    /// Conversations currently being played.
+    pub fn live_calls(&self) -> usize {
+        self.calls.as_ref().map_or(0, Calls::live)
+    }
+
+    /// A conversation ended on its own or after Stop: its task is stopped.
+    pub(crate) fn conversation_ended(&self, task_id: &str) {
+        let now = self.now_ms();
+        // Already stopped through the API is fine.
+        let _ = self.tasks().stop(task_id, now);
+        if let Some(calls) = &self.calls {
+            calls.forget(task_id);
+        }
     }
 
     fn now_ms(&self) -> u64 {
@@ -132,7 +161,7 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-fn process(cloud: &Cloud, method: &Method, headers: &HeaderMap, body: &[u8]) -> Result<Map<String, Value>, ApiFailure> {
+fn process(cloud: &Arc<Cloud>, method: &Method, headers: &HeaderMap, body: &[u8]) -> Result<Map<String, Value>, ApiFailure> {
     if method != Method::POST {
         // Tencent also serves GET with form parameters; the emulator implements the POST
         // + JSON form that every official SDK uses for these actions.
@@ -354,7 +383,7 @@ fn check_user_sig(cloud: &Cloud, user_id: &str, user_sig: &str) -> Result<(), Ap
         .map_err(|err| fail("InvalidParameter.UserSig", format!("The UserSig of `{user_id}` is invalid: {err}.")))
 }
 
-fn run(cloud: &Cloud, action: Action, params: &Value) -> Result<Map<String, Value>, ApiFailure> {
+fn run(cloud: &Arc<Cloud>, action: Action, params: &Value) -> Result<Map<String, Value>, ApiFailure> {
     let now = cloud.now_ms();
     let app = cloud.config.sdk_app_id;
     match action {
@@ -407,11 +436,17 @@ fn run(cloud: &Cloud, action: Action, params: &Value) -> Result<Map<String, Valu
                 }
                 _ => fail("InternalError", "The task could not be started."),
             })?;
+            if let Some(calls) = &cloud.calls {
+                calls.start(Arc::downgrade(cloud), &task_id, app, params);
+            }
             Ok(output(vec![("TaskId", Value::String(task_id))]))
         }
         Action::StopAIConversation => {
             let task_id = non_empty_task_id(params)?;
             cloud.tasks().stop(task_id, now).map_err(|_| task_not_exist())?;
+            if let Some(calls) = &cloud.calls {
+                calls.control(task_id, Control::Stop);
+            }
             Ok(output(vec![]))
         }
         Action::DescribeAIConversation => {
@@ -459,6 +494,10 @@ fn run(cloud: &Cloud, action: Action, params: &Value) -> Result<Map<String, Valu
             let mut tasks = cloud.tasks();
             let task = tasks.running(task_id, now).map_err(|_| task_not_exist())?;
             task.log.push(params.clone());
+            drop(tasks);
+            if let (Some(calls), Some(control)) = (&cloud.calls, control_of(params)) {
+                calls.control(task_id, control);
+            }
             Ok(output(vec![]))
         }
         Action::UpdateAIConversation => {
@@ -471,6 +510,11 @@ fn run(cloud: &Cloud, action: Action, params: &Value) -> Result<Map<String, Valu
             let mut tasks = cloud.tasks();
             let task = tasks.running(task_id, now).map_err(|_| task_not_exist())?;
             task.log.push(params.clone());
+            drop(tasks);
+            if let Some(calls) = &cloud.calls {
+                let welcome_message = str_of(params, "WelcomeMessage").map(str::to_owned);
+                calls.control(task_id, Control::Update { welcome_message, interrupt_mode: u64_of(params, "InterruptMode") });
+            }
             Ok(output(vec![]))
         }
         Action::CreateCloudRecording => {

@@ -1,0 +1,471 @@
+//! Plays a [`Script`] in scaled time and reacts to [`Control`]s.
+//!
+//! A call is a sequence of segments — the start, a pause, a customer sentence, the robot's
+//! reply, a robot line (welcome or pushed text), idle — each a list of beats timed in
+//! emulated ms (built in `beats`). One segment runs at a time; when it ends, [`Runner`]
+//! decides the next one; a command may cut the current one short. Emulated time `t` is
+//! reached at wall time `start + t / speed`.
+
+use std::collections::VecDeque;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use domain::event::{MetricName, RobotState};
+use rand::rngs::StdRng;
+use rand::Rng;
+use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::time::Instant;
+
+use super::beats::{self, Act, Beat, RobotPlan};
+use super::script::{LineKind, Script};
+use super::timing::{self, INTERRUPT_SPEECH_MS};
+use super::wire::{Out, Who, Wire};
+use super::{personas, CallOutcome, CallSpec, Control};
+use crate::outputs::Outputs;
+
+/// The random sources besides the script: one for whatever commands cause (so commands
+/// never shift the script's draws), one for round ids.
+#[derive(Debug)]
+pub(crate) struct Rngs {
+    pub controls: StdRng,
+    pub ids: StdRng,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Start,
+    Pause,
+    /// A customer sentence. `heard` is its script line when a reply follows; `dropped`
+    /// when `FilterOneWord` threw it away (its round id is reused).
+    Ask {
+        heard: Option<usize>,
+        dropped: bool,
+    },
+    /// The robot thinks and speaks (a scripted reply or an `InvokeLLM` one).
+    Reply,
+    /// The robot says a fixed line (welcome or pushed text).
+    RobotLine {
+        stop_after: bool,
+    },
+    Idle,
+    /// Cut short by a command; its end decides nothing.
+    Cancelled,
+}
+
+#[derive(Debug)]
+struct Segment {
+    kind: Kind,
+    round: Option<String>,
+    /// The robot is thinking or speaking: an interrupting command cuts this segment.
+    robot_busy: bool,
+    beats: VecDeque<Beat>,
+}
+
+impl Segment {
+    /// A segment of `beats` (sorted stably by time) ending at `end` or its last beat.
+    fn new(kind: Kind, round: Option<String>, robot_busy: bool, mut beats: Vec<Beat>, end: u64) -> Segment {
+        beats.sort_by_key(|beat| beat.at);
+        let end = beats.last().map_or(end, |last| last.at.max(end));
+        beats.push(Beat { at: end, act: Act::End });
+        Segment { kind, round, robot_busy, beats: beats.into() }
+    }
+
+    fn empty(kind: Kind, end: u64) -> Segment {
+        Segment::new(kind, None, false, Vec::new(), end)
+    }
+}
+
+/// Something a command asked the robot to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Work {
+    Say { text: String, stop_after: bool },
+    Invoke { content: String },
+}
+
+/// Emulated and wall-clock time for one call.
+#[derive(Debug)]
+struct Clock {
+    start: Instant,
+    speed: f64,
+    last_ms: u64,
+}
+
+impl Clock {
+    fn emu_now(&self) -> u64 {
+        (self.start.elapsed().as_secs_f64() * 1000.0 * self.speed) as u64
+    }
+
+    fn instant_at(&self, at: u64) -> Instant {
+        let wait = Duration::try_from_secs_f64(at as f64 / 1000.0 / self.speed).unwrap_or(Duration::MAX);
+        // Far beyond any call: a day from now stands in for "never".
+        self.start.checked_add(wait).unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400))
+    }
+
+    /// The `EventMsTs` for an emission: the wall clock, strictly after the previous
+    /// callback's, never before the previous emission's.
+    fn stamp(&mut self, callback: bool) -> u64 {
+        let ms = unix_ms().max(self.last_ms + u64::from(callback));
+        self.last_ms = ms;
+        ms
+    }
+}
+
+fn unix_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |since| since.as_millis() as u64)
+}
+
+/// One running call.
+#[derive(Debug)]
+pub(crate) struct Runner {
+    spec: CallSpec,
+    outputs: Outputs,
+    wire: Wire,
+    clock: Clock,
+    script: Script,
+    rngs: Rngs,
+    segment: Segment,
+    /// The next script line the customer says.
+    next_line: usize,
+    round_counter: u64,
+    rounds: usize,
+    welcome: Option<String>,
+    welcome_pending: bool,
+    interrupt_mode: u64,
+    urgent: VecDeque<Work>,
+    queued: VecDeque<Work>,
+    /// A sentence was heard; the robot owes its reply (round, script line).
+    pending_reply: Option<(String, usize)>,
+    /// The customer started the next line over the robot at this emulated time.
+    barge_in_from: Option<u64>,
+    /// The round id of a dropped one-word answer, for the customer's next sentence.
+    reuse_round: Option<String>,
+    /// The pause before the next line is over.
+    paused: bool,
+    customer_present: bool,
+    robot_in_room: bool,
+    idle_deadline: u64,
+}
+
+impl Runner {
+    pub(crate) fn new(spec: CallSpec, outputs: Outputs, speed: f64, script: Script, rngs: Rngs) -> Runner {
+        let clock = Clock { start: Instant::now(), speed, last_ms: 0 };
+        let wire = Wire::new(&spec, unix_ms(), speed);
+        let (start_beats, start_end) = beats::start(&script);
+        let segment = Segment::new(Kind::Start, None, false, start_beats, start_end);
+        Runner {
+            welcome: spec.welcome_message.clone(),
+            interrupt_mode: spec.interrupt_mode,
+            spec,
+            outputs,
+            wire,
+            clock,
+            script,
+            rngs,
+            segment,
+            next_line: 0,
+            round_counter: 0,
+            rounds: 0,
+            welcome_pending: true,
+            urgent: VecDeque::new(),
+            queued: VecDeque::new(),
+            pending_reply: None,
+            barge_in_from: None,
+            reuse_round: None,
+            paused: false,
+            customer_present: true,
+            robot_in_room: false,
+            idle_deadline: u64::MAX,
+        }
+    }
+
+    /// Plays the call to its 902.
+    pub(crate) async fn run(mut self, mut controls: UnboundedReceiver<Control>) -> CallOutcome {
+        let mut open = true;
+        loop {
+            let next_at = self.segment.beats.front().map_or(0, |beat| beat.at);
+            let deadline = self.clock.instant_at(next_at);
+            tokio::select! {
+                biased;
+                control = controls.recv(), if open => match control {
+                    Some(control) => {
+                        if let Some(outcome) = self.on_control(control) {
+                            return outcome;
+                        }
+                    }
+                    None => open = false,
+                },
+                () = tokio::time::sleep_until(deadline) => {
+                    if let Some(outcome) = self.run_due() {
+                        return outcome;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs every beat that is due.
+    fn run_due(&mut self) -> Option<CallOutcome> {
+        let now = self.clock.emu_now();
+        loop {
+            let Some(beat) = self.segment.beats.front() else {
+                // Never left empty by construction; ending it is the safe reading.
+                return self.advance(now);
+            };
+            if beat.at > now {
+                return None;
+            }
+            let beat = self.segment.beats.pop_front()?;
+            match beat.act {
+                Act::Out(out) => self.emit(&out),
+                Act::BargeIn => self.barge_in(beat.at),
+                Act::End => {
+                    if let Some(outcome) = self.advance(beat.at) {
+                        return Some(outcome);
+                    }
+                }
+            }
+        }
+    }
+
+    fn emit(&mut self, out: &Out) {
+        match out {
+            Out::Entered(Who::Robot) => self.robot_in_room = true,
+            Out::Left(Who::Robot) => self.robot_in_room = false,
+            _ => {}
+        }
+        let ms = self.clock.stamp(out.is_callback());
+        for emission in self.wire.render(out, ms) {
+            self.outputs.emit(emission);
+        }
+    }
+
+    fn on_control(&mut self, control: Control) -> Option<CallOutcome> {
+        // What was due before the command happened before it.
+        if let Some(outcome) = self.run_due() {
+            return Some(outcome);
+        }
+        let now = self.clock.emu_now();
+        match control {
+            Control::Stop => return Some(self.finish(0)),
+            Control::Update { welcome_message, interrupt_mode } => {
+                if let Some(welcome) = welcome_message {
+                    self.welcome = Some(welcome);
+                }
+                if let Some(mode) = interrupt_mode {
+                    self.interrupt_mode = mode;
+                }
+            }
+            Control::CustomerLeft if self.customer_present => {
+                // The robot finishes a fixed line into the empty room; a conversation stops.
+                if matches!(self.segment.kind, Kind::Pause | Kind::Ask { .. } | Kind::Reply) {
+                    self.cancel(now);
+                }
+                self.customer_leaves(now);
+            }
+            Control::CustomerLeft => {}
+            Control::PushText { text, interrupt, stop_after_play } => {
+                if text.trim().is_empty() {
+                    // Nothing to say; "stop after playing nothing" stops now.
+                    return stop_after_play.then(|| self.finish(0));
+                }
+                self.take_work(now, Work::Say { text, stop_after: stop_after_play }, interrupt);
+            }
+            Control::InvokeLlm { content, interrupt } => self.take_work(now, Work::Invoke { content }, interrupt),
+        }
+        None
+    }
+
+    fn take_work(&mut self, now: u64, work: Work, interrupt: bool) {
+        if interrupt {
+            self.urgent.push_back(work);
+            if self.segment.robot_busy {
+                self.interrupt_robot(now);
+            } else if matches!(self.segment.kind, Kind::Pause | Kind::Idle) {
+                self.cancel(now);
+            }
+        } else {
+            self.queued.push_back(work);
+            if matches!(self.segment.kind, Kind::Pause | Kind::Idle) {
+                self.cancel(now);
+            }
+        }
+    }
+
+    /// Ends the current segment now, deciding nothing by its kind.
+    fn cancel(&mut self, at: u64) {
+        self.segment = Segment::empty(Kind::Cancelled, at);
+    }
+
+    /// Cuts the robot off: 10001 state 4 and the `interruption` metric for its round.
+    fn interrupt_robot(&mut self, at: u64) {
+        if let Some(round) = self.segment.round.clone() {
+            self.emit(&Out::State { round: round.clone(), state: RobotState::Interrupted });
+            self.emit(&Out::Metric { round, metric: MetricName::Interruption, value: 1 });
+        }
+        self.cancel(at);
+    }
+
+    fn barge_in(&mut self, at: u64) {
+        let next_is_there = self.next_line < self.script.lines.len();
+        if self.interrupt_mode == 0 && self.customer_present && next_is_there {
+            self.interrupt_robot(at);
+            self.barge_in_from = Some(at.saturating_sub(INTERRUPT_SPEECH_MS));
+        }
+    }
+
+    fn customer_leaves(&mut self, now: u64) {
+        self.emit(&Out::Left(Who::Customer));
+        self.customer_present = false;
+        self.idle_deadline = now.saturating_add(self.spec.max_idle_secs.saturating_mul(1000));
+        self.next_line = self.script.lines.len();
+        self.pending_reply = None;
+        self.barge_in_from = None;
+        self.reuse_round = None;
+    }
+
+    /// The robot leaves and 902 closes the call.
+    fn finish(&mut self, leave_code: u32) -> CallOutcome {
+        if self.robot_in_room {
+            self.emit(&Out::Left(Who::Robot));
+        }
+        self.emit(&Out::Stopped { leave_code });
+        CallOutcome { leave_code, turns: self.rounds }
+    }
+
+    /// The current segment ended at `now`: starts the next one, or ends the call.
+    fn advance(&mut self, now: u64) -> Option<CallOutcome> {
+        let finished = std::mem::replace(&mut self.segment.kind, Kind::Cancelled);
+        let round = self.segment.round.take();
+        match (finished, round) {
+            (Kind::RobotLine { stop_after: true }, _) => return Some(self.finish(0)),
+            (Kind::Ask { heard: Some(line), .. }, Some(round)) => self.pending_reply = Some((round, line)),
+            (Kind::Ask { dropped: true, .. }, Some(round)) => self.reuse_round = Some(round),
+            (Kind::Pause, _) => self.paused = true,
+            _ => {}
+        }
+        match self.next_segment(now) {
+            Ok(segment) => {
+                self.segment = segment;
+                None
+            }
+            Err(outcome) => Some(outcome),
+        }
+    }
+
+    fn next_segment(&mut self, now: u64) -> Result<Segment, CallOutcome> {
+        if let Some(started) = self.barge_in_from.take() {
+            if self.customer_present && self.next_line < self.script.lines.len() {
+                return Ok(self.ask(now, started));
+            }
+        }
+        if let Some(work) = self.urgent.pop_front() {
+            return Ok(self.robot_work(now, work));
+        }
+        if std::mem::take(&mut self.welcome_pending) {
+            if let Some(text) = self.welcome.clone().filter(|text| !text.trim().is_empty()) {
+                return Ok(self.robot_work(now, Work::Say { text, stop_after: false }));
+            }
+        }
+        if let Some((round, line)) = self.pending_reply.take() {
+            return Ok(self.reply(now, round, line));
+        }
+        if let Some(work) = self.queued.pop_front() {
+            return Ok(self.robot_work(now, work));
+        }
+        if !self.customer_present {
+            if now >= self.idle_deadline {
+                return Err(self.finish(99));
+            }
+            return Ok(Segment::empty(Kind::Idle, self.idle_deadline));
+        }
+        if let Some(line) = self.script.lines.get(self.next_line) {
+            if std::mem::take(&mut self.paused) {
+                return Ok(self.ask(now, now));
+            }
+            return Ok(Segment::empty(Kind::Pause, now + line.pause_before));
+        }
+        // The script is over: the customer says goodbye and hangs up.
+        self.customer_leaves(now);
+        Ok(Segment::empty(Kind::Idle, self.idle_deadline))
+    }
+
+    fn new_round(&mut self) -> String {
+        self.round_counter += 1;
+        self.rounds += 1;
+        format!("round-{}-{:08x}", self.round_counter, self.rngs.ids.random::<u32>())
+    }
+
+    /// The customer says the next script line, having started at `started` (earlier than
+    /// `now` when talking over the robot).
+    fn ask(&mut self, now: u64, started: u64) -> Segment {
+        let index = self.next_line;
+        self.next_line += 1;
+        let Some(line) = self.script.lines.get(index).cloned() else {
+            return Segment::empty(Kind::Cancelled, now);
+        };
+        let round = match self.reuse_round.take() {
+            Some(round) => round,
+            None => self.new_round(),
+        };
+        let (beats, end, heard) = beats::ask(self.spec.language, &line, index, &round, now, started);
+        let dropped = matches!(line.kind, LineKind::OneWord);
+        Segment::new(Kind::Ask { heard, dropped }, Some(round), false, beats, end)
+    }
+
+    /// The robot answers script line `index`.
+    fn reply(&mut self, now: u64, round: String, index: usize) -> Segment {
+        let Some(LineKind::Sentence(reply)) = self.script.lines.get(index).map(|line| &line.kind) else {
+            return Segment::empty(Kind::Cancelled, now);
+        };
+        let is_last = index + 1 >= self.script.lines.len();
+        let plan = RobotPlan {
+            text: reply.text.clone(),
+            llm: Some(reply.llm),
+            tts: reply.tts,
+            discontinuity: Some(reply.discontinuity),
+            failure: reply.failure.clone(),
+            barge_in: reply.barge_in.filter(|_| !is_last),
+            thinking: false,
+            metrics: true,
+        };
+        let (beats, end) = beats::robot(self.spec.language, self.spec.subtitle_mode, &plan, &round, now);
+        Segment::new(Kind::Reply, Some(round), true, beats, end)
+    }
+
+    /// The robot does what a command (or the welcome message) asked, in a round of its own.
+    fn robot_work(&mut self, now: u64, work: Work) -> Segment {
+        self.paused = false;
+        let language = self.spec.language;
+        let round = self.new_round();
+        let tts = timing::tts(&mut self.rngs.controls, language);
+        let (plan, kind) = match work {
+            Work::Say { text, stop_after } => (
+                RobotPlan {
+                    text,
+                    llm: None,
+                    tts,
+                    discontinuity: None,
+                    failure: None,
+                    barge_in: None,
+                    thinking: false,
+                    metrics: false,
+                },
+                Kind::RobotLine { stop_after },
+            ),
+            Work::Invoke { content } => (
+                RobotPlan {
+                    text: personas::acknowledge(language, &content),
+                    llm: Some(timing::llm(&mut self.rngs.controls, language)),
+                    tts,
+                    discontinuity: Some(timing::discontinuity(&mut self.rngs.controls)),
+                    failure: None,
+                    barge_in: None,
+                    thinking: true,
+                    metrics: true,
+                },
+                Kind::Reply,
+            ),
+        };
+        let (beats, end) = beats::robot(language, self.spec.subtitle_mode, &plan, &round, now);
+        Segment::new(kind, Some(round), true, beats, end)
+    }
+}

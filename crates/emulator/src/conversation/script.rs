@@ -1,0 +1,202 @@
+//! A call's script: which persona calls, what the customer says in which order, and every
+//! random draw the call needs (latencies, one-word answers, errors, interruptions) — all
+//! made up front from the seed, so a seed plays the same call whatever commands arrive.
+//!
+//! Rates: a customer turn is followed by a one-word answer before the next sentence 12 %
+//! of the time; a reply fails 4 % of the time (ASR 25 %, LLM 50 %, TTS 25 % of failures);
+//! otherwise 9 % of replies that have a next sentence are interrupted by it (about 8 % of
+//! all turns). A non-escalating call asks for a human before its closing 20 % of the time.
+//!
+//! What deliberately does not live here: playing the script (see `runner`).
+
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+
+use super::personas::{self, Exchange, Persona};
+use super::timing::{self, AsrTiming, LlmTiming, StartTiming, TtsTiming};
+use super::Language;
+
+/// Everything one seed plays.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Script {
+    pub scenario: &'static str,
+    pub start: StartTiming,
+    pub lines: Vec<Line>,
+}
+
+#[cfg(test)]
+impl Script {
+    /// Customer sentences that become turns (one-word answers are dropped).
+    pub(crate) fn sentences(&self) -> impl Iterator<Item = (&Line, &Reply)> {
+        self.lines.iter().filter_map(|line| match &line.kind {
+            LineKind::Sentence(reply) => Some((line, reply.as_ref())),
+            LineKind::OneWord => None,
+        })
+    }
+}
+
+/// One thing the customer says.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Line {
+    pub text: String,
+    /// Silence before the customer starts (after the robot finished, or after 909 / the
+    /// welcome line for the first line).
+    pub pause_before: u64,
+    pub asr: AsrTiming,
+    pub kind: LineKind,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum LineKind {
+    /// Dropped by `FilterOneWord`: no 903, no reply.
+    OneWord,
+    /// A sentence and what the robot does about it.
+    Sentence(Box<Reply>),
+}
+
+/// The robot's side of a turn.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Reply {
+    pub text: String,
+    pub llm: LlmTiming,
+    pub tts: TtsTiming,
+    pub discontinuity: u64,
+    /// The pipeline fails in this turn (and the robot does not answer).
+    pub failure: Option<Failure>,
+    /// The next sentence starts while the robot speaks, after this fraction of its playback.
+    pub barge_in: Option<f64>,
+}
+
+/// A pipeline stage that can fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stage {
+    Asr,
+    Llm,
+    Tts,
+}
+
+impl Stage {
+    /// The 908 `Metric` / 10030 `metric`.
+    pub(crate) fn metric(self) -> &'static str {
+        match self {
+            Stage::Asr => "asr_error",
+            Stage::Llm => "llm_error",
+            Stage::Tts => "tts_error",
+        }
+    }
+}
+
+/// A pipeline error (trtc-contract.md §3.3) and how long the stage took to fail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Failure {
+    pub stage: Stage,
+    pub code: i64,
+    pub message: &'static str,
+    pub after: u64,
+}
+
+/// The script of `seed` in `language`.
+pub(crate) fn plan(language: Language, seed: u64) -> Script {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let all = personas::of(language);
+    let persona = all[rng.random_range(0..all.len())];
+    let start = timing::start(&mut rng);
+    let exchanges = choose_exchanges(&persona, language, &mut rng);
+
+    let mut lines = Vec::new();
+    for (index, exchange) in exchanges.iter().enumerate() {
+        let mut pause = if index == 0 { start.first_line } else { timing::think_pause(&mut rng) };
+        if index > 0 && rng.random_bool(0.12) {
+            let words = personas::one_words(language);
+            let word = words[rng.random_range(0..words.len())];
+            let asr = timing::asr(&mut rng, language, word);
+            lines.push(Line { text: word.to_owned(), pause_before: pause, asr, kind: LineKind::OneWord });
+            pause = timing::after_one_word(&mut rng);
+        }
+        let asr = timing::asr(&mut rng, language, exchange.customer);
+        let reply = Reply {
+            text: exchange.robot.to_owned(),
+            llm: timing::llm(&mut rng, language),
+            tts: timing::tts(&mut rng, language),
+            discontinuity: timing::discontinuity(&mut rng),
+            failure: None,
+            barge_in: None,
+        };
+        let kind = LineKind::Sentence(Box::new(reply));
+        lines.push(Line { text: exchange.customer.to_owned(), pause_before: pause, asr, kind });
+    }
+
+    for index in 0..lines.len() {
+        let next_is_sentence = lines.get(index + 1).is_some_and(|next| matches!(next.kind, LineKind::Sentence(_)));
+        if let LineKind::Sentence(reply) = &mut lines[index].kind {
+            if rng.random_bool(0.04) {
+                reply.failure = Some(failure(&mut rng));
+            } else if next_is_sentence && rng.random_bool(0.09) {
+                reply.barge_in = Some(rng.random_range(0.25..0.7));
+            }
+        }
+    }
+    Script { scenario: persona.scenario, start, lines }
+}
+
+/// Opening, an ordered subset of the middle, closing: 4–10 sentences in all. An escalating
+/// persona keeps at least one of its "human / complaint" lines.
+fn choose_exchanges(persona: &Persona, language: Language, rng: &mut StdRng) -> Vec<Exchange> {
+    let total = rng.random_range(4..=(persona.middle.len() + 2).min(10));
+    let wanted = total - 2;
+    let (mut must, mut rest): (Vec<usize>, Vec<usize>) = (0..persona.middle.len())
+        .partition(|&index| persona.escalates && personas::asks_for_human(language, persona.middle[index].customer));
+    must.shuffle(rng);
+    must.truncate(wanted.clamp(1, 2));
+    rest.shuffle(rng);
+    let mut picked: Vec<usize> = must.into_iter().chain(rest).take(wanted).collect();
+    picked.sort_unstable();
+
+    let mut exchanges = vec![persona.opening];
+    exchanges.extend(picked.into_iter().map(|index| persona.middle[index]));
+    exchanges.push(persona.closing);
+    if !persona.escalates && rng.random_bool(0.2) {
+        let human = personas::human_request(language);
+        let before_closing = exchanges.len() - 1;
+        if exchanges.len() >= 10 {
+            exchanges[before_closing - 1] = human;
+        } else {
+            exchanges.insert(before_closing, human);
+        }
+    }
+    exchanges
+}
+
+fn failure(rng: &mut StdRng) -> Failure {
+    let roll: f64 = rng.random();
+    let (stage, codes): (Stage, &[i64]) = if roll < 0.25 {
+        (Stage::Asr, &[30100, 30102])
+    } else if roll < 0.75 {
+        (Stage::Llm, &[30200, 30201, 30202])
+    } else {
+        (Stage::Tts, &[30300, 30301, 30302])
+    };
+    let code = codes[rng.random_range(0..codes.len())];
+    let (message, after) = match code {
+        30100 => ("asr request timeout", rng.random_range(2_000..=3_000)),
+        30102 => ("asr internal error: recognition engine unavailable", rng.random_range(150..=800)),
+        // LLMConfig.Timeout defaults to 3 s.
+        30200 => ("llm request timeout: no first token within 3000ms", rng.random_range(3_000..=3_300)),
+        30201 => (
+            "llm rate limited: 429 Too Many Requests {\"error\":{\"message\":\"Rate limit reached for requests\",\"type\":\"requests\",\"code\":\"rate_limit_exceeded\"}}",
+            rng.random_range(40..=200),
+        ),
+        30202 => (
+            "llm returned failure: 500 Internal Server Error {\"error\":{\"message\":\"The server had an error while processing your request\"}}",
+            rng.random_range(150..=1_200),
+        ),
+        30300 => ("tts request timeout", rng.random_range(2_000..=3_000)),
+        30301 => ("tts rate limited: 429 Too Many Requests", rng.random_range(40..=200)),
+        _ => (
+            "tts returned failure: {\"error\":{\"code\":\"InvalidVoice\",\"message\":\"voice not found\"}}",
+            rng.random_range(100..=600),
+        ),
+    };
+    Failure { stage, code, message, after }
+}

@@ -1,0 +1,179 @@
+//! Commands sent to a running call: stop, push text, invoke the LLM, update, hang up.
+
+use std::time::{Duration, Instant};
+
+use super::super::script;
+use super::super::Language;
+use super::*;
+
+/// For calls a test watches and steers.
+const WATCHED: Speed = Speed(200.0);
+
+/// A welcome line long enough (minutes of speech, a second of wall time at 200×) that a
+/// command sent on seeing its 903 surely arrives while the robot is still saying it.
+fn long_welcome(language: Language) -> CallSpec {
+    let mut spec = spec(language);
+    let sentence = match language {
+        Language::Zh => "感谢您的来电，本次通话可能会被录音以提升服务质量。",
+        Language::En => "Thank you for calling, this call may be recorded to improve our service. ",
+    };
+    spec.welcome_message = Some(sentence.repeat(30).trim().to_owned());
+    spec
+}
+
+fn is_welcome(body: &Value) -> bool {
+    event_type(body) == 903 && payload(body)["UserId"] == ROBOT
+}
+
+fn is(event_type_wanted: u64) -> impl Fn(&Value) -> bool {
+    move |body| event_type(body) == event_type_wanted
+}
+
+fn robot_sentence_saying(text: &str) -> impl Fn(&Value) -> bool + '_ {
+    move |body| event_type(body) == 903 && payload(body)["UserId"] == ROBOT && payload(body)["Text"] == text
+}
+
+#[tokio::test]
+async fn stop_mid_call_sends_902_with_leave_code_0_promptly_and_nothing_after() {
+    let mut live = Live::start(spec(Language::Zh), WATCHED, 11);
+    live.until("the customer's first sentence", |b| event_type(b) == 903 && payload(b)["UserId"] == CUSTOMER).await;
+    let asked = Instant::now();
+    live.send(Control::Stop);
+    let stopped = live.until("902", is(902)).await;
+    let took = asked.elapsed();
+    assert!(took < Duration::from_millis(200), "902 follows a stop promptly, took {took:?}");
+    assert_eq!(payload(&stopped)["LeaveCode"], 0);
+    let played = live.finish().await;
+    assert_eq!(played.outcome.leave_code, 0);
+    assert_eq!(event_type(played.callbacks.last().unwrap()), 902, "nothing follows 902");
+    let before = &played.callbacks[played.callbacks.len() - 2];
+    assert_eq!((event_type(before), before["EventInfo"]["UserId"].as_str()), (104, Some(ROBOT)), "the robot leaves");
+}
+
+#[tokio::test]
+async fn pushed_text_is_said_word_for_word_by_the_robot_after_the_current_turn() {
+    let text = "您好，我是值班主管，接下来由我协助您处理这个问题。";
+    let mut live = Live::start(long_welcome(Language::Zh), WATCHED, 12);
+    let welcome = live.until("the welcome line", is_welcome).await;
+    let busy_round = round_of(&welcome).unwrap().to_owned();
+    live.send(Control::PushText { text: text.to_owned(), interrupt: false, stop_after_play: false });
+    let said = live.until("the pushed line", robot_sentence_saying(text)).await;
+    let round = round_of(&said).unwrap().to_owned();
+    live.until("905 of the pushed line", |b| event_type(b) == 905 && round_of(b) == Some(round.as_str())).await;
+    live.send(Control::Stop);
+    let played = live.finish().await;
+    assert_ne!(round, busy_round, "the pushed line is a round of its own");
+    assert_eq!(states(&played, &busy_round), [3, 5, 1], "without interrupt the current line is not cut");
+    let finished = |r: &str| played.callbacks.iter().position(|b| event_type(b) == 905 && round_of(b) == Some(r));
+    assert!(finished(&busy_round) < finished(&round), "it waits for the current turn to end");
+    let finished_line = of_type(&played, 905).into_iter().find(|b| round_of(b) == Some(round.as_str())).unwrap();
+    assert_eq!(payload(finished_line)["Text"], text);
+    assert_eq!(states(&played, &round), [3, 5, 1]);
+}
+
+#[tokio::test]
+async fn an_interrupting_push_cuts_the_robot_off_and_stop_after_play_ends_the_call() {
+    let text = "Sorry to cut in: a human agent will call you back within ten minutes.";
+    let mut live = Live::start(long_welcome(Language::En), WATCHED, 13);
+    let welcome = live.until("the welcome line", is_welcome).await;
+    let cut_round = round_of(&welcome).unwrap().to_owned();
+    live.send(Control::PushText { text: text.to_owned(), interrupt: true, stop_after_play: true });
+    let played = live.finish().await;
+    assert_eq!(played.outcome.leave_code, 0, "stop after play");
+    assert_eq!(states(&played, &cut_round), [3, 4], "the line in progress is interrupted");
+    assert!(!of_type(&played, 905).iter().any(|b| round_of(b) == Some(cut_round.as_str())), "no 905 when cut");
+    assert!(of_type(&played, 906)
+        .iter()
+        .any(|b| round_of(b) == Some(cut_round.as_str()) && payload(b)["Metric"] == "interruption"));
+    let said = of_type(&played, 903).into_iter().find(|b| robot_sentence_saying(text)(b)).expect("the robot says it");
+    let round = round_of(said).unwrap();
+    assert!(of_type(&played, 905).iter().any(|b| round_of(b) == Some(round) && payload(b)["Text"] == text));
+    assert!(of_type(&played, 904).is_empty(), "the call ends before the customer speaks");
+    let types: Vec<u64> = played.callbacks.iter().map(event_type).collect();
+    assert_eq!(&types[types.len() - 2..], [104, 902], "the robot leaves after playing, then 902");
+    assert_eq!(payload(played.callbacks.last().unwrap())["LeaveCode"], 0);
+}
+
+#[tokio::test]
+async fn invoke_llm_gets_a_reply_that_acknowledges_and_follows_the_content() {
+    let content = "Tell the customer their refund was approved today";
+    let mut live = Live::start(spec(Language::En), WATCHED, 14);
+    live.until("909", is(909)).await;
+    live.send(Control::InvokeLlm { content: content.to_owned(), interrupt: true });
+    let said = live
+        .until("the invoked reply", |b| {
+            event_type(b) == 903
+                && payload(b)["UserId"] == ROBOT
+                && payload(b)["Text"].as_str().unwrap().contains(content)
+        })
+        .await;
+    let round = round_of(&said).unwrap().to_owned();
+    live.until("905 of the invoked reply", |b| event_type(b) == 905 && round_of(b) == Some(round.as_str())).await;
+    live.send(Control::Stop);
+    let played = live.finish().await;
+    assert!(payload(&said)["Text"].as_str().unwrap().starts_with("Understood."));
+    assert_eq!(states(&played, &round), [2, 3, 5, 1], "it thinks, then speaks");
+    let metrics: Vec<&str> = of_type(&played, 906)
+        .into_iter()
+        .filter(|b| round_of(b) == Some(round.as_str()))
+        .map(|b| payload(b)["Metric"].as_str().unwrap())
+        .collect();
+    for name in ["llm_network_latency", "llm_first_token", "tts_network_latency", "tts_first_frame_latency"] {
+        assert!(metrics.contains(&name), "{name} in {metrics:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_customer_hanging_up_ends_the_call_with_902_99_after_max_idle_time() {
+    let mut spec = spec(Language::Zh);
+    spec.max_idle_secs = 40;
+    let mut live = Live::start(spec, WATCHED, 15);
+    live.until("the customer speaking", is(904)).await;
+    live.send(Control::CustomerLeft);
+    let played = live.finish().await;
+    assert_eq!(played.outcome.leave_code, 99);
+    let left = played
+        .callbacks
+        .iter()
+        .position(|b| event_type(b) == 104 && b["EventInfo"]["UserId"] == CUSTOMER)
+        .expect("the customer's 104");
+    assert!(!played.callbacks[left..].iter().any(|b| event_type(b) == 904), "nobody speaks after the hang-up");
+    let idle = event_ms(played.callbacks.last().unwrap()) - event_ms(&played.callbacks[left]);
+    // MaxIdleTime 40 s at 200× is 200 ms.
+    assert!((190..1_000).contains(&idle), "902 comes MaxIdleTime after the hang-up, came after {idle} ms");
+}
+
+#[tokio::test]
+async fn updates_change_the_welcome_line_and_interrupt_mode_1_lets_the_robot_finish() {
+    let language = Language::En;
+    let seed = (0..300)
+        .find(|seed| script::plan(language, *seed).sentences().any(|(_, reply)| reply.barge_in.is_some()))
+        .expect("some seed interrupts the robot");
+    let welcome = "Hi, this is the updated greeting.";
+    let live = Live::start(spec(language), FAST, seed);
+    live.send(Control::Update { welcome_message: Some(welcome.to_owned()), interrupt_mode: Some(1) });
+    let played = live.finish().await;
+    let first_robot = of_type(&played, 903).into_iter().find(|b| payload(b)["UserId"] == ROBOT).unwrap();
+    assert_eq!(payload(first_robot)["Text"], welcome, "the welcome line is the updated one");
+    assert!(
+        !played.rooms.iter().any(|m| m["type"] == 10001 && m["payload"]["state"] == 4),
+        "InterruptMode 1: the server never interrupts"
+    );
+    let script = script::plan(language, seed);
+    let replies = script.sentences().filter(|(_, reply)| reply.failure.is_none()).count();
+    assert_eq!(of_type(&played, 905).len(), replies + 1, "every reply and the welcome line finish");
+}
+
+#[tokio::test]
+async fn a_call_plays_to_its_end_when_nobody_keeps_the_control_sender() {
+    let (outputs, mut receivers) = crate::outputs::Outputs::new();
+    let (handle, controls) = spawn(spec(Language::Zh), outputs, FAST, 16);
+    drop(controls);
+    let outcome = tokio::time::timeout(Duration::from_secs(5), handle).await.unwrap().unwrap();
+    assert_eq!(outcome.leave_code, 99);
+    let mut last = None;
+    while let Ok(body) = receivers.callbacks.try_recv() {
+        last = Some(body);
+    }
+    assert_eq!(last.map(|b| event_type(&b)), Some(902));
+}

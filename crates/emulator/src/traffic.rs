@@ -1,0 +1,88 @@
+//! The traffic generator: the emulator playing a customer's business backend. It starts AI
+//! conversations through the real Cloud API with the `trtc` client — signed, rate limited,
+//! exactly as a backend would — keeping up to `calls` running, with Poisson arrivals at
+//! `arrival_per_minute` (scaled by the speed factor) and random scenarios from the seed.
+
+use std::{sync::Arc, time::Duration};
+
+use rand::{rngs::StdRng, Rng, SeedableRng};
+use serde_json::json;
+use trtc::{client::Client, model::StartAIConversation};
+
+use crate::cloud_api::Cloud;
+
+/// What traffic to generate.
+#[derive(Debug, Clone)]
+pub struct TrafficConfig {
+    /// Calls to keep running at once; 0 generates nothing.
+    pub calls: usize,
+    /// Mean new calls per minute (of emulated time) while below `calls`.
+    pub arrival_per_minute: f64,
+    pub speed: f64,
+    pub seed: u64,
+    pub sdk_app_id: u64,
+    /// Mints the robots' UserSigs; without it the emulator does not check them, and a
+    /// ticket signed with a throwaway key is sent.
+    pub sdk_secret_key: Option<String>,
+}
+
+/// Runs until aborted.
+pub fn spawn(client: Client, cloud: Arc<Cloud>, config: TrafficConfig) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut rng = StdRng::seed_from_u64(config.seed);
+        let speed = if config.speed.is_finite() && config.speed > 0.0 { config.speed } else { 1.0 };
+        let per_sec = (config.arrival_per_minute / 60.0).max(1e-6);
+        let mut started: u64 = 0;
+        loop {
+            // Exponential inter-arrival time, in emulated seconds, then scaled.
+            let u: f64 = rng.random_range(f64::EPSILON..1.0);
+            let wait = (-u.ln() / per_sec / speed).min(3600.0);
+            tokio::time::sleep(Duration::from_secs_f64(wait)).await;
+            if cloud.live_calls() >= config.calls {
+                continue;
+            }
+            started += 1;
+            let request = scenario(&mut rng, &config, started);
+            match client.start_ai_conversation(&request).await {
+                Ok(answer) => tracing::debug!(task_id = ?answer.task_id, "traffic: call started"),
+                Err(err) => tracing::warn!(error = %err, "traffic: StartAIConversation failed"),
+            }
+        }
+    })
+}
+
+/// One call as a backend would start it: a room, a robot and a customer, zh or en.
+fn scenario(rng: &mut StdRng, config: &TrafficConfig, n: u64) -> StartAIConversation {
+    let english = rng.random_bool(0.4);
+    let string_room = rng.random_bool(0.2);
+    let room_id = if string_room { format!("room_{:08x}", rng.random::<u32>()) } else { rng.random_range(100_000..99_999_999u64).to_string() };
+    let robot = format!("ai_robot_{n}");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let key = config.sdk_secret_key.as_deref().unwrap_or("traffic-generator-unverified-key");
+    let user_sig = trtc::usersig::generate(config.sdk_app_id, key, &robot, 86_400, now).unwrap_or_default();
+    let (language, welcome, voice) = if english {
+        ("en", "Hello, this is the virtual assistant. How can I help you today?", "v-female-p9Xy7Q1L")
+    } else {
+        ("zh", "您好，我是智能客服小美，请问有什么可以帮您？", "female-kefu-xiaomei")
+    };
+    let body = json!({
+        "SdkAppId": config.sdk_app_id,
+        "RoomId": room_id,
+        "RoomIdType": u64::from(string_room),
+        "SessionId": format!("traffic-{}-{n}", config.seed),
+        "AgentConfig": {
+            "UserId": robot, "UserSig": user_sig, "TargetUserId": format!("customer_{n}"),
+            "MaxIdleTime": 30, "WelcomeMessage": welcome, "InterruptMode": 0, "InterruptSpeechDuration": 500,
+            "SubtitleMode": u64::from(rng.random_bool(0.3)),
+        },
+        "STTConfig": {"Language": language, "VadSilenceTime": rng.random_range(500..1200u64)},
+        "LLMConfig": json!({"LLMType": "openai", "Model": "gpt-4o-mini", "APIKey": "emulated",
+                            "APIUrl": "http://127.0.0.1:9/v1/chat/completions", "Streaming": true}).to_string(),
+        "TTSConfig": json!({"TTSType": "flow", "VoiceId": voice, "Model": "flow_01_turbo", "Language": language}).to_string(),
+    });
+    // Built from JSON through the typed model, so what is sent is what a typed backend sends.
+    match serde_json::from_value(body) {
+        Ok(request) => request,
+        Err(err) => unreachable!("the scenario JSON above matches StartAIConversation: {err}"),
+    }
+}

@@ -1,0 +1,166 @@
+//! Whole calls across processes' boundaries: a backend starts calls through the Cloud API,
+//! the emulator plays them and POSTs signed callbacks to a receiver on loopback, which
+//! checks every signature and folds what it got with `domain`'s fold.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::{
+    collections::BTreeSet,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use axum::{body::Bytes, extract::State, http::HeaderMap, routing::post, Router};
+use domain::{
+    call::Call,
+    event::Event,
+    ids::{SdkAppId, TaskId},
+};
+use emulator::{CloudConfig, EmulatorConfig};
+use serde_json::json;
+use trtc::{
+    callback::{verify_and_parse, CallbackHeaders},
+    client::{Client, ClientConfig, Endpoint},
+    credentials::Credentials,
+};
+
+const APP: u64 = 1_400_000_000;
+const CALLBACK_KEY: &str = "CallbackKey123";
+
+#[derive(Default)]
+struct Received {
+    events: Vec<Event>,
+    refused: Vec<String>,
+}
+
+async fn receiver() -> (String, Arc<Mutex<Received>>) {
+    let received = Arc::new(Mutex::new(Received::default()));
+    let app = Router::new()
+        .route(
+            "/callbacks/trtc",
+            post(|State(received): State<Arc<Mutex<Received>>>, headers: HeaderMap, body: Bytes| async move {
+                let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+                let verified = verify_and_parse(
+                    CALLBACK_KEY,
+                    Some(APP),
+                    CallbackHeaders { sign: header("sign"), sdk_app_id: header("sdkappid") },
+                    &body,
+                );
+                let mut received = received.lock().unwrap();
+                match verified.map_err(|e| e.to_string()).and_then(|_| {
+                    Event::from_callback(&body, Some(SdkAppId(APP))).map_err(|e| format!("{e}: {}", String::from_utf8_lossy(&body)))
+                }) {
+                    Ok(event) => received.events.push(event),
+                    Err(reason) => received.refused.push(reason),
+                }
+                "{\"code\":0}"
+            }),
+        )
+        .with_state(received.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/callbacks/trtc", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, received)
+}
+
+fn config(callback_url: String, calls: usize, speed: f64) -> EmulatorConfig {
+    EmulatorConfig {
+        cloud: CloudConfig {
+            sdk_app_id: APP,
+            keys: vec![("AKIDfullcall".into(), "full-call-key".into())],
+            sdk_secret_key: None,
+            rate_limit: 50,
+            clock_offset_secs: 0,
+        },
+        callback_url: Some(callback_url),
+        callback_key: CALLBACK_KEY.into(),
+        speed,
+        seed: 7,
+        calls,
+        arrival_per_minute: 600.0,
+    }
+}
+
+async fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out after {limit:?} waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_started_call_arrives_as_signed_complete_and_ordered_callbacks() {
+    let (url, received) = receiver().await;
+    let running = emulator::start_emulator(config(url, 0, 100.0), "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let client = Client::new(
+        ClientConfig::new(Credentials::new("AKIDfullcall", "full-call-key").unwrap(), "ap-guangzhou")
+            .with_endpoint(Endpoint::Url(running.base_url.clone())),
+    )
+    .unwrap();
+    let start = serde_json::from_value(json!({
+        "SdkAppId": APP, "RoomId": "880011",
+        "AgentConfig": {"UserId": "ai_robot_1", "UserSig": "not-checked-here", "TargetUserId": "customer_1",
+                        "WelcomeMessage": "您好，请问有什么可以帮您？", "MaxIdleTime": 10},
+        "STTConfig": {"Language": "zh"},
+        "LLMConfig": "{\"LLMType\":\"openai\",\"Model\":\"m\",\"APIKey\":\"k\",\"APIUrl\":\"http://127.0.0.1:9/v1\"}",
+        "TTSConfig": "{\"TTSType\":\"flow\",\"VoiceId\":\"female-kefu-xiaomei\",\"Model\":\"flow_01_turbo\"}"
+    }))
+    .unwrap();
+    let task = client.start_ai_conversation(&start).await.unwrap().task_id.unwrap();
+
+    let ended = || received.lock().unwrap().events.iter().any(|e| e.body.callback_event_type() == Some(902));
+    wait_for("the call to end with 902", Duration::from_secs(60), ended).await;
+    // Room callbacks of the robot leaving may trail the 902 by a moment.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let received = received.lock().unwrap();
+    assert!(received.refused.is_empty(), "every callback is signed and parses: {:?}", received.refused);
+    let mut events = received.events.clone();
+    events.sort_by_key(|e| e.source_ms);
+    let ai: Vec<u16> = events
+        .iter()
+        .filter(|e| e.call.task.as_ref().map(TaskId::as_str) == Some(task.as_str()))
+        .filter_map(|e| e.body.callback_event_type())
+        .collect();
+    let position = |t: u16| ai.iter().position(|x| *x == t).unwrap_or_else(|| panic!("no {t} in {ai:?}"));
+    assert!(position(901) < position(909) && position(909) < position(904), "start, ready, then turns: {ai:?}");
+    assert_eq!(ai.last(), Some(&902), "902 ends the call: {ai:?}");
+    let room_types: BTreeSet<u16> =
+        events.iter().filter(|e| e.call.task.is_none()).filter_map(|e| e.body.callback_event_type()).collect();
+    assert!(room_types.contains(&103) && room_types.contains(&104), "people entered and left the room: {room_types:?}");
+
+    let mut call = Call::new(TaskId::new(task.clone()));
+    events.iter().for_each(|e| call.apply(e));
+    let turns = call.turns();
+    assert!(turns.len() >= 3, "a scripted call has several turns, got {}", turns.len());
+    let answered = turns.iter().filter(|t| t.user().is_some_and(|l| l.is_final) && t.robot().is_some_and(|l| l.is_final)).count();
+    assert!(answered * 2 >= turns.len(), "most turns have a final question and a final answer: {answered} of {}", turns.len());
+    let chinese = turns.iter().filter_map(|t| t.user()).any(|l| l.text.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)));
+    assert!(chinese, "a zh call speaks Chinese");
+    assert!(!call.is_live(), "the folded call has ended");
+    running.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_traffic_generator_keeps_calls_coming_through_the_real_api() {
+    let (url, received) = receiver().await;
+    let running = emulator::start_emulator(config(url, 4, 200.0), "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let started_tasks = || {
+        received
+            .lock()
+            .unwrap()
+            .events
+            .iter()
+            .filter(|e| e.body.callback_event_type() == Some(901))
+            .filter_map(|e| e.call.task.clone())
+            .collect::<BTreeSet<_>>()
+            .len()
+    };
+    wait_for("four generated calls to start", Duration::from_secs(30), || started_tasks() >= 4).await;
+    assert!(running.cloud.live_calls() <= 4, "never more than --calls at once");
+    let stats = running.callback_stats.as_ref().unwrap().snapshot();
+    assert!(stats.delivered > 0 && stats.failed == 0, "callbacks are delivered: {stats:?}");
+    assert!(received.lock().unwrap().refused.is_empty());
+    running.stop();
+}
