@@ -41,20 +41,6 @@ pub struct Board {
     rooms: BTreeMap<RoomKey, Room>,
 }
 
-fn is_room_event(body: &EventBody) -> bool {
-    matches!(
-        body,
-        EventBody::RoomCreated
-            | EventBody::RoomDismissed
-            | EventBody::UserEntered { .. }
-            | EventBody::UserLeft { .. }
-            | EventBody::RoleChanged { .. }
-            | EventBody::MediaStarted { .. }
-            | EventBody::MediaStopped { .. }
-            | EventBody::Recording { .. }
-    )
-}
-
 /// Whether two app ids can be the same application (an unknown one matches any).
 fn same_app(a: Option<SdkAppId>, b: Option<SdkAppId>) -> bool {
     a.is_none() || b.is_none() || a == b
@@ -72,7 +58,7 @@ impl Board {
     /// An AI event without a TaskId (a room message from a console that did not know the
     /// task) goes to the live call in its room that started last.
     pub fn apply(&mut self, event: &Event) -> Applied {
-        if is_room_event(&event.body) {
+        if event.body.is_room_scoped() {
             let Some(room) = event.call.room.clone() else {
                 return Applied::Ignored;
             };

@@ -217,6 +217,33 @@ pub enum EventBody {
 }
 
 impl EventBody {
+    /// Whether this fact belongs to a room rather than to an AI task: room and media
+    /// events (101–206, no TaskId) and recording events (301–312, their own TaskId). The
+    /// board keeps these per room; the call fold ignores them. Exhaustive on purpose: a
+    /// new kind of event must be placed on one side or the other.
+    pub fn is_room_scoped(&self) -> bool {
+        match self {
+            EventBody::RoomCreated
+            | EventBody::RoomDismissed
+            | EventBody::UserEntered { .. }
+            | EventBody::UserLeft { .. }
+            | EventBody::RoleChanged { .. }
+            | EventBody::MediaStarted { .. }
+            | EventBody::MediaStopped { .. }
+            | EventBody::Recording { .. } => true,
+            EventBody::TaskStarted { .. }
+            | EventBody::TaskStopped { .. }
+            | EventBody::SessionReady
+            | EventBody::UserSpeechStarted { .. }
+            | EventBody::Sentence { .. }
+            | EventBody::RobotFinishedSpeaking { .. }
+            | EventBody::RobotStateChanged { .. }
+            | EventBody::LlmMetaInfo { .. }
+            | EventBody::MetricReported { .. }
+            | EventBody::PipelineFailed { .. } => false,
+        }
+    }
+
     /// The TRTC callback event type this body comes from, `None` for room-only facts
     /// (state, meta info, partial subtitles).
     pub fn callback_event_type(&self) -> Option<u16> {
