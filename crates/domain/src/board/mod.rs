@@ -19,7 +19,7 @@ use std::cmp::Reverse;
 use std::collections::BTreeMap;
 
 use crate::call::{Call, Health, HealthPolicy};
-use crate::event::{Event, EventBody};
+use crate::event::Event;
 use crate::ids::{RoomId, SdkAppId, SourceMs, TaskId};
 
 /// Where [`Board::apply`] put an event.
