@@ -117,7 +117,8 @@ pub async fn start_emulator(config: EmulatorConfig, listen: SocketAddr) -> std::
     })];
     let callback_stats = match &config.callback_url {
         Some(url) => {
-            let mut callback = callbacks::CallbackConfig::new(url.clone(), config.callback_key.clone(), config.cloud.sdk_app_id);
+            let mut callback =
+                callbacks::CallbackConfig::new(url.clone(), config.callback_key.clone(), config.cloud.sdk_app_id);
             callback.speed = config.speed;
             let (task, stats) = callbacks::spawn(callback, receivers.callbacks);
             tasks.push(task);
@@ -132,9 +133,11 @@ pub async fn start_emulator(config: EmulatorConfig, listen: SocketAddr) -> std::
     if config.calls > 0 {
         let (secret_id, secret_key) = config.cloud.keys.first().cloned().unwrap_or_default();
         let invalid = |err: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, err);
-        let credentials = trtc::credentials::Credentials::new(secret_id, secret_key).map_err(|e| invalid(e.to_string()))?;
+        let credentials =
+            trtc::credentials::Credentials::new(secret_id, secret_key).map_err(|e| invalid(e.to_string()))?;
         let client = trtc::client::Client::new(
-            trtc::client::ClientConfig::new(credentials, "ap-guangzhou").with_endpoint(trtc::client::Endpoint::Url(base_url.clone())),
+            trtc::client::ClientConfig::new(credentials, "ap-guangzhou")
+                .with_endpoint(trtc::client::Endpoint::Url(base_url.clone())),
         )
         .map_err(|e| invalid(e.to_string()))?;
         let traffic = traffic::TrafficConfig {

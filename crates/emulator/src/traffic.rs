@@ -55,7 +55,11 @@ pub fn spawn(client: Client, cloud: Arc<Cloud>, config: TrafficConfig) -> tokio:
 fn scenario(rng: &mut StdRng, config: &TrafficConfig, n: u64) -> StartAIConversation {
     let english = rng.random_bool(0.4);
     let string_room = rng.random_bool(0.2);
-    let room_id = if string_room { format!("room_{:08x}", rng.random::<u32>()) } else { rng.random_range(100_000..99_999_999u64).to_string() };
+    let room_id = if string_room {
+        format!("room_{:08x}", rng.random::<u32>())
+    } else {
+        rng.random_range(100_000..99_999_999u64).to_string()
+    };
     let robot = format!("ai_robot_{n}");
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let key = config.sdk_secret_key.as_deref().unwrap_or("traffic-generator-unverified-key");

@@ -48,7 +48,8 @@ async fn receiver() -> (String, Arc<Mutex<Received>>) {
                 );
                 let mut received = received.lock().unwrap();
                 match verified.map_err(|e| e.to_string()).and_then(|_| {
-                    Event::from_callback(&body, Some(SdkAppId(APP))).map_err(|e| format!("{e}: {}", String::from_utf8_lossy(&body)))
+                    Event::from_callback(&body, Some(SdkAppId(APP)))
+                        .map_err(|e| format!("{e}: {}", String::from_utf8_lossy(&body)))
                 }) {
                     Ok(event) => received.events.push(event),
                     Err(reason) => received.refused.push(reason),
@@ -134,9 +135,15 @@ async fn a_started_call_arrives_as_signed_complete_and_ordered_callbacks() {
     events.iter().for_each(|e| call.apply(e));
     let turns = call.turns();
     assert!(turns.len() >= 3, "a scripted call has several turns, got {}", turns.len());
-    let answered = turns.iter().filter(|t| t.user().is_some_and(|l| l.is_final) && t.robot().is_some_and(|l| l.is_final)).count();
-    assert!(answered * 2 >= turns.len(), "most turns have a final question and a final answer: {answered} of {}", turns.len());
-    let chinese = turns.iter().filter_map(|t| t.user()).any(|l| l.text.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)));
+    let answered =
+        turns.iter().filter(|t| t.user().is_some_and(|l| l.is_final) && t.robot().is_some_and(|l| l.is_final)).count();
+    assert!(
+        answered * 2 >= turns.len(),
+        "most turns have a final question and a final answer: {answered} of {}",
+        turns.len()
+    );
+    let chinese =
+        turns.iter().filter_map(|t| t.user()).any(|l| l.text.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)));
     assert!(chinese, "a zh call speaks Chinese");
     assert!(!call.is_live(), "the folded call has ended");
     running.stop();

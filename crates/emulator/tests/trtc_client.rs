@@ -53,10 +53,8 @@ async fn every_action_runs_through_the_trtc_client_against_the_emulator() {
     let task_id = started.task_id.clone().expect("Start answers a TaskId");
     assert!(!started.request_id.is_empty());
 
-    let described = client
-        .describe_ai_conversation(&typed::<DescribeAIConversation>(json!({"TaskId": task_id})))
-        .await
-        .unwrap();
+    let described =
+        client.describe_ai_conversation(&typed::<DescribeAIConversation>(json!({"TaskId": task_id}))).await.unwrap();
     assert!(
         matches!(described.status, Some(ConversationStatus::Preparing | ConversationStatus::InProgress)),
         "a fresh task is preparing or in progress: {described:?}"
@@ -64,8 +62,10 @@ async fn every_action_runs_through_the_trtc_client_against_the_emulator() {
     assert_eq!(described.session_id.as_deref(), Some("client-session"));
 
     client
-        .control_ai_conversation(&typed::<ControlAIConversation>(json!({"TaskId": task_id, "Command": "ServerPushText",
-            "ServerPushText": {"Text": "One moment please.", "Interrupt": true}})))
+        .control_ai_conversation(&typed::<ControlAIConversation>(
+            json!({"TaskId": task_id, "Command": "ServerPushText",
+            "ServerPushText": {"Text": "One moment please.", "Interrupt": true}}),
+        ))
         .await
         .unwrap();
     client
@@ -78,7 +78,8 @@ async fn every_action_runs_through_the_trtc_client_against_the_emulator() {
         .await
         .unwrap();
     client.stop_ai_conversation(&typed::<StopAIConversation>(json!({"TaskId": task_id}))).await.unwrap();
-    let again = client.stop_ai_conversation(&typed::<StopAIConversation>(json!({"TaskId": task_id}))).await.unwrap_err();
+    let again =
+        client.stop_ai_conversation(&typed::<StopAIConversation>(json!({"TaskId": task_id}))).await.unwrap_err();
     let api = again.api().expect("a second stop is a Cloud API error");
     assert_eq!((api.code.as_str(), api.kind), ("FailedOperation.TaskNotExist", ErrorKind::FailedOperation));
 
@@ -91,15 +92,20 @@ async fn every_action_runs_through_the_trtc_client_against_the_emulator() {
         .await
         .unwrap();
     let recording = created.task_id.clone();
-    let described =
-        client.describe_cloud_recording(&typed::<DescribeCloudRecording>(json!({"SdkAppId": APP, "TaskId": recording}))).await.unwrap();
+    let described = client
+        .describe_cloud_recording(&typed::<DescribeCloudRecording>(json!({"SdkAppId": APP, "TaskId": recording})))
+        .await
+        .unwrap();
     assert!(described.status.is_some(), "{described:?}");
     client
         .modify_cloud_recording(&typed::<ModifyCloudRecording>(json!({"SdkAppId": APP, "TaskId": recording,
             "SubscribeStreamUserIds": {"SubscribeAudioUserIds": ["customer_7"]}})))
         .await
         .unwrap();
-    client.delete_cloud_recording(&typed::<DeleteCloudRecording>(json!({"SdkAppId": APP, "TaskId": recording}))).await.unwrap();
+    client
+        .delete_cloud_recording(&typed::<DeleteCloudRecording>(json!({"SdkAppId": APP, "TaskId": recording})))
+        .await
+        .unwrap();
     let gone = client
         .describe_cloud_recording(&typed::<DescribeCloudRecording>(json!({"SdkAppId": APP, "TaskId": recording})))
         .await

@@ -161,7 +161,12 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-fn process(cloud: &Arc<Cloud>, method: &Method, headers: &HeaderMap, body: &[u8]) -> Result<Map<String, Value>, ApiFailure> {
+fn process(
+    cloud: &Arc<Cloud>,
+    method: &Method,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Map<String, Value>, ApiFailure> {
     if method != Method::POST {
         // Tencent also serves GET with form parameters; the emulator implements the POST
         // + JSON form that every official SDK uses for these actions.
@@ -513,7 +518,10 @@ fn run(cloud: &Arc<Cloud>, action: Action, params: &Value) -> Result<Map<String,
             drop(tasks);
             if let Some(calls) = &cloud.calls {
                 let welcome_message = str_of(params, "WelcomeMessage").map(str::to_owned);
-                calls.control(task_id, Control::Update { welcome_message, interrupt_mode: u64_of(params, "InterruptMode") });
+                calls.control(
+                    task_id,
+                    Control::Update { welcome_message, interrupt_mode: u64_of(params, "InterruptMode") },
+                );
             }
             Ok(output(vec![]))
         }
