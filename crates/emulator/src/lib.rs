@@ -9,10 +9,12 @@
 //!   errors) for every started task, emitting callbacks and room messages ([`outputs`]),
 //!   driven by [`calls`] from the Cloud API;
 //! - [`callbacks`]: signed callback delivery with TRTC's timeout and retry schedule;
+//! - [`room_link`]: `GET /room` WebSocket — join a call's room with a UserSig, receive its
+//!   cmdID-1 messages, send 20000/20001;
 //! - [`traffic`]: the business backend, starting calls through the real API.
 //!
-//! Not yet here (the rest of the emulator issue): the room link WebSocket (room messages
-//! are produced but nobody can join a room yet), room audio, and recording files.
+//! Not yet here (the rest of the emulator issue): room audio (PCM frames), recording
+//! files with recording callbacks, and the `--data-dir` they need.
 
 pub mod callbacks;
 pub mod calls;
@@ -20,6 +22,7 @@ pub mod cloud_api;
 pub mod conversation;
 pub mod outputs;
 mod rate_limit;
+pub mod room_link;
 pub mod tasks;
 pub mod traffic;
 
@@ -109,7 +112,8 @@ pub async fn start_emulator(config: EmulatorConfig, listen: SocketAddr) -> std::
     let (outputs, receivers) = outputs::Outputs::new();
     let calls = calls::Calls::new(outputs.clone(), config.speed, config.seed);
     let cloud = Cloud::with_calls(config.cloud.clone(), calls);
-    let app = cloud_api::router(cloud.clone());
+    let app = cloud_api::router(cloud.clone())
+        .merge(room_link::router(outputs.clone(), room_link::RoomLinkConfig::from(&config.cloud)));
     let mut tasks = vec![tokio::spawn(async move {
         if let Err(err) = axum::serve(listener, app).await {
             tracing::error!(error = %err, "the emulator's server stopped");

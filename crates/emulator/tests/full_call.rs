@@ -171,3 +171,48 @@ async fn the_traffic_generator_keeps_calls_coming_through_the_real_api() {
     assert!(received.lock().unwrap().refused.is_empty());
     running.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supervisor_in_the_room_of_a_live_call_sees_its_states_and_subtitles() {
+    let (url, _received) = receiver().await;
+    let running = emulator::start_emulator(config(url, 0, 20.0), "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let client = Client::new(
+        ClientConfig::new(Credentials::new("AKIDfullcall", "full-call-key").unwrap(), "ap-guangzhou")
+            .with_endpoint(Endpoint::Url(running.base_url.clone())),
+    )
+    .unwrap();
+    let start = serde_json::from_value(json!({
+        "SdkAppId": APP, "RoomId": "770077",
+        "AgentConfig": {"UserId": "ai_robot_9", "UserSig": "unchecked", "TargetUserId": "customer_9"},
+        "STTConfig": {"Language": "en"},
+        "LLMConfig": "{\"LLMType\":\"openai\",\"Model\":\"m\",\"APIKey\":\"k\",\"APIUrl\":\"http://127.0.0.1:9/v1\"}",
+        "TTSConfig": "{\"TTSType\":\"flow\",\"VoiceId\":\"v-female-p9Xy7Q1L\",\"Model\":\"flow_01_turbo\"}"
+    }))
+    .unwrap();
+    client.start_ai_conversation(&start).await.unwrap();
+
+    let addr = running.addr;
+    // The real server, a real WebSocket: join the call's room and read until both a robot
+    // state (10001) and a subtitle (10000) arrived.
+    let seen = tokio::task::spawn_blocking(move || {
+        use tokio_tungstenite::tungstenite::{self, Message};
+        let stream = std::net::TcpStream::connect(addr).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let query = format!("sdkappid={APP}&roomid=770077&userid=supervisor_1&usersig=unchecked");
+        let (mut socket, _) = tungstenite::client(format!("ws://{addr}/room?{query}"), stream).unwrap();
+        let mut types = BTreeSet::new();
+        while !(types.contains(&10000) && types.contains(&10001)) {
+            let Message::Text(text) = socket.read().unwrap() else { continue };
+            let frame: serde_json::Value = serde_json::from_str(&text).unwrap();
+            if frame["kind"] == "custom" {
+                assert_eq!(frame["sender"], frame["data"]["sender"], "the frame names the message's sender");
+                types.insert(frame["data"]["type"].as_u64().unwrap());
+            }
+        }
+        types
+    })
+    .await
+    .unwrap();
+    assert!(seen.contains(&10001) && seen.contains(&10000), "{seen:?}");
+    running.stop();
+}
