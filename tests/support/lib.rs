@@ -71,7 +71,7 @@ impl App {
             driver.spawn().context("cannot start tauri-driver under dbus-run-session (run `cargo xtask setup`)")?;
         // Kept even if the session never opens, so Drop stops what was started.
         let mut pending = Pending { screen: Some(screen), driver: Some(driver) };
-        let client = tokio::time::timeout(SESSION_TIMEOUT, connect(port, &binary))
+        let client = tokio::time::timeout(SESSION_TIMEOUT, connect(port, native_port, &binary))
             .await
             .map_err(|_| anyhow::anyhow!("no WebDriver session with the app within {SESSION_TIMEOUT:?}"))??;
         let (Some(screen), Some(driver)) = (pending.screen.take(), pending.driver.take()) else {
@@ -234,13 +234,17 @@ fn start_xvfb() -> Result<(String, Child)> {
     Ok((display, child))
 }
 
-async fn connect(port: u16, binary: &Path) -> Result<Client> {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if Instant::now() > deadline {
-            bail!("tauri-driver did not listen on 127.0.0.1:{port} within 20 s");
+async fn connect(port: u16, native_port: u16, binary: &Path) -> Result<Client> {
+    // tauri-driver accepts on its own port before WebKitWebDriver (which it starts) listens
+    // on the native one; a session request in between is refused. Wait for both.
+    for (what, port) in [("tauri-driver", port), ("WebKitWebDriver", native_port)] {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if Instant::now() > deadline {
+                bail!("{what} did not listen on 127.0.0.1:{port} within 30 s");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let capabilities = serde_json::json!({
         "browserName": "wry",
