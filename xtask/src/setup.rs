@@ -36,6 +36,7 @@ const APT_PACKAGES: &[(&str, &[&str])] = &[
     ("browser UI tests", &["chromium", "chromium-driver"]),
     ("inspecting SQLite caches", &["sqlite3"]),
     ("the official Tencent Cloud Python SDK tests", &["python3", "python3-venv"]),
+    ("speech for the emulator's recordings", &["espeak-ng"]),
 ];
 
 /// Debian's wasm-capable Rust, the fallback when rustup cannot download the target.

@@ -272,6 +272,7 @@ impl Bench {
             seed: 42,
             calls,
             arrival_per_minute: ARRIVAL_PER_MINUTE,
+            data_dir: None,
         };
         let started = Instant::now();
         let running = emulator::start_emulator(config, SocketAddr::from(([127, 0, 0, 1], 0))).await?;

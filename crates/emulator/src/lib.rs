@@ -11,22 +11,28 @@
 //! - [`callbacks`]: signed callback delivery with TRTC's timeout and retry schedule;
 //! - [`room_link`]: `GET /room` WebSocket — join a call's room with a UserSig, receive its
 //!   cmdID-1 messages, send 20000/20001;
-//! - [`traffic`]: the business backend, starting calls through the real API.
+//! - [`traffic`]: the business backend, starting calls through the real API;
+//! - [`recording`]: a recorder per `CreateCloudRecording` that hears the room's final
+//!   lines, speaks them with espeak-ng ([`audio`]) into WAV files under
+//!   `<data-dir>/recordings/<TaskId>/` (real TRTC writes m3u8/ts/mp4/aac; the emulator
+//!   writes WAV), serves them at `GET /recordings/{TaskId}/{file}` and sends the recording
+//!   callbacks (group 3). Without a data dir, files go to `<temp>/trtc-emulator-<pid>`.
 //!
-//! Not yet here (the rest of the emulator issue): room audio (PCM frames), recording
-//! files with recording callbacks, and the `--data-dir` they need.
+//! Not yet here (the rest of the emulator issue): room audio (PCM frames).
 
+pub mod audio;
 pub mod callbacks;
 pub mod calls;
 pub mod cloud_api;
 pub mod conversation;
 pub mod outputs;
 mod rate_limit;
+pub mod recording;
 pub mod room_link;
 pub mod tasks;
 pub mod traffic;
 
-use std::{net::SocketAddr, sync::Arc};
+use std::{net::SocketAddr, path::PathBuf, sync::Arc};
 
 use tokio::net::TcpListener;
 
@@ -78,6 +84,9 @@ pub struct EmulatorConfig {
     /// Calls the traffic generator keeps running; 0 = none.
     pub calls: usize,
     pub arrival_per_minute: f64,
+    /// Where recording files are written (`<data_dir>/recordings/<TaskId>/`); `None` = a
+    /// directory under the system's temp dir, `trtc-emulator-<pid>`.
+    pub data_dir: Option<PathBuf>,
 }
 
 /// A running emulator with conversations, callbacks and (optionally) generated traffic.
@@ -101,7 +110,8 @@ impl RunningEmulator {
 }
 
 /// Binds `listen` and runs the whole emulator: Cloud API, a conversation per started task,
-/// callback delivery to `config.callback_url`, and the traffic generator.
+/// a recorder per recording task, callback delivery to `config.callback_url`, and the
+/// traffic generator.
 ///
 /// # Errors
 /// When the address cannot be bound or the callback URL / credentials are unusable.
@@ -111,9 +121,16 @@ pub async fn start_emulator(config: EmulatorConfig, listen: SocketAddr) -> std::
     let base_url = format!("http://{addr}");
     let (outputs, receivers) = outputs::Outputs::new();
     let calls = calls::Calls::new(outputs.clone(), config.speed, config.seed);
-    let cloud = Cloud::with_calls(config.cloud.clone(), calls);
+    let data_dir = config.data_dir.clone().unwrap_or_else(|| {
+        let dir = recording::Recorder::default_data_dir();
+        tracing::info!(dir = %dir.display(), "no data dir given: recordings go to a temporary directory");
+        dir
+    });
+    let recorder = recording::Recorder::new(outputs.clone(), config.speed, &data_dir, base_url.clone());
+    let cloud = Cloud::with_calls_and_recorder(config.cloud.clone(), calls, recorder.clone());
     let app = cloud_api::router(cloud.clone())
-        .merge(room_link::router(outputs.clone(), room_link::RoomLinkConfig::from(&config.cloud)));
+        .merge(room_link::router(outputs.clone(), room_link::RoomLinkConfig::from(&config.cloud)))
+        .merge(recording::router(recorder));
     let mut tasks = vec![tokio::spawn(async move {
         if let Err(err) = axum::serve(listener, app).await {
             tracing::error!(error = %err, "the emulator's server stopped");

@@ -8,7 +8,7 @@ use emulator::{CloudConfig, EmulatorConfig};
 
 /// A local Tencent Cloud for TRTC AI conversation: the Cloud API v3 (TC3-signed, with the
 /// documented envelopes, error codes and rate limits), scripted conversations for every
-/// started task, signed callbacks, and a traffic generator.
+/// started task, signed callbacks, cloud recordings (WAV files) and a traffic generator.
 ///
 /// The official SDKs work against it unchanged, e.g. in Python:
 /// HttpProfile(endpoint="127.0.0.1:PORT", protocol="http").
@@ -38,9 +38,9 @@ struct Args {
     /// Seconds added to the emulator's clock, to test clock skew.
     #[arg(long, env = "TRTC_EMULATOR_CLOCK_OFFSET_SECS", default_value_t = 0, allow_hyphen_values = true)]
     clock_offset_secs: i64,
-    /// Where server callbacks (AI 901–909, room and media 101–206) are POSTed, signed with
-    /// --callback-key, with TRTC's 5 s timeout and retries for a minute. Without it,
-    /// callbacks are not sent.
+    /// Where server callbacks (AI 901–909, room and media 101–206, recording 301–311) are
+    /// POSTed, signed with --callback-key, with TRTC's 5 s timeout and retries for a
+    /// minute. Without it, callbacks are not sent.
     #[arg(long, env = "TRTC_CALLBACK_URL")]
     callback_url: Option<String>,
     /// The callback key that signs callbacks (the `Sign` header); never printed.
@@ -60,6 +60,11 @@ struct Args {
     /// reported latencies stay realistic.
     #[arg(long, env = "TRTC_EMULATOR_SPEED", default_value_t = 1.0)]
     speed: f64,
+    /// Where cloud recordings are written (`DIR/recordings/<TaskId>/*.wav`; real TRTC
+    /// writes m3u8/ts/mp4/aac, the emulator WAV). Default: a `trtc-emulator-<pid>`
+    /// directory under the system's temp dir.
+    #[arg(long, env = "TRTC_EMULATOR_DATA_DIR", value_name = "DIR")]
+    data_dir: Option<std::path::PathBuf>,
 }
 
 #[tokio::main]
@@ -101,6 +106,7 @@ async fn main() -> Result<()> {
         seed: args.seed,
         calls: args.calls,
         arrival_per_minute: args.arrival_rate,
+        data_dir: args.data_dir,
     };
     let running = emulator::start_emulator(config, args.listen)
         .await

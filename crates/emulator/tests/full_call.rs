@@ -79,6 +79,7 @@ fn config(callback_url: String, calls: usize, speed: f64) -> EmulatorConfig {
         seed: 7,
         calls,
         arrival_per_minute: 600.0,
+        data_dir: None,
     }
 }
 

@@ -6,8 +6,8 @@
 //! TC3 signature over whatever `SignedHeaders` lists) → region → per-action rate limit →
 //! JSON body → parameter schema ([`schema`]) → the action itself.
 //!
-//! Deliberately not here: the conversation engine (a started task only changes status
-//! today), callbacks, rooms and recording files — those are separate parts of the emulator.
+//! Deliberately not here: the conversation engine ([`crate::calls`]), callbacks, rooms and
+//! recording files ([`crate::recording`]) — this layer only hands started tasks to them.
 
 pub mod schema;
 
@@ -30,6 +30,7 @@ use crate::{
     calls::{control_of, Calls},
     conversation::Control,
     rate_limit::RateLimiter,
+    recording::{Recorder, RecordingSpec, Storage},
     tasks::{AiTask, RecordingTask, TaskError, Tasks},
 };
 use schema::Invalid;
@@ -79,22 +80,29 @@ pub struct Cloud {
     limiter: Mutex<RateLimiter>,
     /// The conversations behind started tasks; `None` = tasks only change status.
     calls: Option<Calls>,
+    /// The recorders behind recording tasks; `None` = recording tasks only change status.
+    recorder: Option<Arc<Recorder>>,
 }
 
 impl Cloud {
     /// A cloud whose tasks only change status (no conversation is played).
     pub fn new(config: CloudConfig) -> Arc<Cloud> {
-        Cloud::build(config, None)
+        Cloud::build(config, None, None)
     }
 
     /// A cloud that plays a conversation for every started task.
     pub fn with_calls(config: CloudConfig, calls: Calls) -> Arc<Cloud> {
-        Cloud::build(config, Some(calls))
+        Cloud::build(config, Some(calls), None)
     }
 
-    fn build(config: CloudConfig, calls: Option<Calls>) -> Arc<Cloud> {
+    /// A cloud that plays a conversation for every started task and records rooms.
+    pub fn with_calls_and_recorder(config: CloudConfig, calls: Calls, recorder: Arc<Recorder>) -> Arc<Cloud> {
+        Cloud::build(config, Some(calls), Some(recorder))
+    }
+
+    fn build(config: CloudConfig, calls: Option<Calls>, recorder: Option<Arc<Recorder>>) -> Arc<Cloud> {
         let limiter = Mutex::new(RateLimiter::new(config.rate_limit));
-        Arc::new(Cloud { config, tasks: Mutex::new(Tasks::default()), limiter, calls })
+        Arc::new(Cloud { config, tasks: Mutex::new(Tasks::default()), limiter, calls, recorder })
     }
 
     /// Conversations currently being played.
@@ -110,6 +118,12 @@ impl Cloud {
         if let Some(calls) = &self.calls {
             calls.forget(task_id);
         }
+    }
+
+    /// A recorder stopped on its own (idle): its task exits and is no longer addressable.
+    pub(crate) fn recording_ended(&self, sdk_app_id: u64, task_id: &str) {
+        // Already deleted through the API is fine.
+        let _ = self.tasks().delete_recording(sdk_app_id, task_id);
     }
 
     fn now_ms(&self) -> u64 {
@@ -544,10 +558,11 @@ fn run(cloud: &Arc<Cloud>, action: Action, params: &Value) -> Result<Map<String,
             }
             let user_id = str_of(params, "UserId").unwrap_or_default();
             check_user_sig(cloud, user_id, str_of(params, "UserSig").unwrap_or_default())?;
+            let room_id = str_of(params, "RoomId").unwrap_or_default().to_owned();
             let task = RecordingTask {
                 task_id: String::new(),
                 sdk_app_id: app,
-                room_id: str_of(params, "RoomId").unwrap_or_default().to_owned(),
+                room_id: room_id.clone(),
                 recorder_user_id: user_id.to_owned(),
                 record_mode: mode,
                 created_ms: now,
@@ -560,6 +575,19 @@ fn run(cloud: &Arc<Cloud>, action: Action, params: &Value) -> Result<Map<String,
                     "Too many concurrent recording tasks for this application.",
                 )
             })?;
+            if let Some(recorder) = &cloud.recorder {
+                let spec = RecordingSpec {
+                    task_id: task_id.clone(),
+                    sdk_app_id: app,
+                    room_id,
+                    room_id_type: u64_of(params, "RoomIdType").unwrap_or(1),
+                    recorder_user_id: user_id.to_owned(),
+                    record_mode: mode,
+                    max_idle_secs: u64_of(record, "MaxIdleTime").unwrap_or(30),
+                    storage: if has("CloudVod") { Storage::CloudVod } else { Storage::CloudStorage },
+                };
+                recorder.start(Arc::downgrade(cloud), spec);
+            }
             Ok(output(vec![("TaskId", Value::String(task_id))]))
         }
         Action::DescribeCloudRecording | Action::ModifyCloudRecording | Action::DeleteCloudRecording => {
@@ -570,6 +598,10 @@ fn run(cloud: &Arc<Cloud>, action: Action, params: &Value) -> Result<Map<String,
             match action {
                 Action::DeleteCloudRecording => {
                     tasks.delete_recording(requested_app, &task_id).map_err(|_| not_found())?;
+                    drop(tasks);
+                    if let Some(recorder) = &cloud.recorder {
+                        recorder.stop(&task_id);
+                    }
                     Ok(output(vec![("TaskId", Value::String(task_id))]))
                 }
                 Action::ModifyCloudRecording => {
@@ -582,11 +614,13 @@ fn run(cloud: &Arc<Cloud>, action: Action, params: &Value) -> Result<Map<String,
                 _ => {
                     let task = tasks.recording(requested_app, &task_id).map_err(|_| not_found())?;
                     let status = if now < task.created_ms + crate::tasks::PREPARING_MS { "Idle" } else { "InProgress" };
-                    // No media exists in the emulator yet, so no file has been produced.
+                    drop(tasks);
+                    // Files being written (none for VOD storage, §5.2, or without a recorder).
+                    let files = cloud.recorder.as_ref().map(|r| r.storage_files(&task_id)).unwrap_or_default();
                     Ok(output(vec![
                         ("TaskId", Value::String(task_id)),
                         ("Status", Value::String(status.into())),
-                        ("StorageFileList", Value::Array(vec![])),
+                        ("StorageFileList", Value::Array(files)),
                     ]))
                 }
             }

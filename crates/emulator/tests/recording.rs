@@ -1,0 +1,285 @@
+//! Cloud recordings of whole calls: a backend starts a call and a recording of its room
+//! through the Cloud API; the emulator records the spoken lines, writes WAV files, serves
+//! them over HTTP and reports them in signed recording callbacks (group 3).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::{
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use axum::{body::Bytes, extract::State, http::HeaderMap, routing::post, Router};
+use domain::{event::Event, ids::SdkAppId};
+use emulator::{CloudConfig, EmulatorConfig, RunningEmulator};
+use serde_json::{json, Value};
+use trtc::{
+    callback::{verify_and_parse, CallbackHeaders},
+    client::{Client, ClientConfig, Endpoint},
+    credentials::Credentials,
+    model::{CreateCloudRecording, DeleteCloudRecording, DescribeCloudRecording, StartAIConversation},
+};
+
+const APP: u64 = 1_400_000_000;
+const CALLBACK_KEY: &str = "RecordingKey456";
+const SPEED: f64 = 100.0;
+
+#[derive(Default)]
+struct Received {
+    /// Recording callbacks (group 3), as sent, in arrival order.
+    recording: Vec<Value>,
+    /// 902s (the AI call ended).
+    ended: usize,
+    refused: Vec<String>,
+}
+
+async fn receiver() -> (String, Arc<Mutex<Received>>) {
+    let received = Arc::new(Mutex::new(Received::default()));
+    let app = Router::new()
+        .route(
+            "/callbacks",
+            post(|State(received): State<Arc<Mutex<Received>>>, headers: HeaderMap, body: Bytes| async move {
+                let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+                let verified = verify_and_parse(
+                    CALLBACK_KEY,
+                    Some(APP),
+                    CallbackHeaders { sign: header("sign"), sdk_app_id: header("sdkappid") },
+                    &body,
+                );
+                let mut received = received.lock().unwrap();
+                let parsed = verified.map_err(|e| e.to_string()).and_then(|_| {
+                    Event::from_callback(&body, Some(SdkAppId(APP)))
+                        .map_err(|e| format!("{e}: {}", String::from_utf8_lossy(&body)))
+                });
+                match parsed {
+                    Ok(event) => {
+                        let raw: Value = serde_json::from_slice(&body).unwrap();
+                        if raw["EventGroupId"] == 3 {
+                            received.recording.push(raw);
+                        } else if event.body.callback_event_type() == Some(902) {
+                            received.ended += 1;
+                        }
+                    }
+                    Err(reason) => received.refused.push(reason),
+                }
+                "{\"code\":0}"
+            }),
+        )
+        .with_state(received.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/callbacks", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, received)
+}
+
+async fn emulator(callback_url: String, data_dir: &std::path::Path) -> (RunningEmulator, Client) {
+    let config = EmulatorConfig {
+        cloud: CloudConfig {
+            sdk_app_id: APP,
+            keys: vec![("AKIDrecording".into(), "recording-key".into())],
+            sdk_secret_key: None,
+            rate_limit: 50,
+            clock_offset_secs: 0,
+        },
+        callback_url: Some(callback_url),
+        callback_key: CALLBACK_KEY.into(),
+        speed: SPEED,
+        seed: 11,
+        calls: 0,
+        arrival_per_minute: 1.0,
+        data_dir: Some(data_dir.to_owned()),
+    };
+    let running = emulator::start_emulator(config, "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let client = Client::new(
+        ClientConfig::new(Credentials::new("AKIDrecording", "recording-key").unwrap(), "ap-guangzhou")
+            .with_endpoint(Endpoint::Url(running.base_url.clone())),
+    )
+    .unwrap();
+    (running, client)
+}
+
+fn typed<T: serde::de::DeserializeOwned>(value: Value) -> T {
+    serde_json::from_value(value).expect("the request JSON matches the typed model")
+}
+
+async fn start_call(client: &Client, room: &str) {
+    let start: StartAIConversation = typed(json!({
+        "SdkAppId": APP, "RoomId": room,
+        "AgentConfig": {"UserId": "ai_robot_rec", "UserSig": "unchecked", "TargetUserId": "customer_rec",
+                        "WelcomeMessage": "您好，请问有什么可以帮您？", "MaxIdleTime": 10},
+        "STTConfig": {"Language": "zh"},
+        "LLMConfig": "{\"LLMType\":\"openai\",\"Model\":\"m\",\"APIKey\":\"k\",\"APIUrl\":\"http://127.0.0.1:9/v1\"}",
+        "TTSConfig": "{\"TTSType\":\"flow\",\"VoiceId\":\"female-kefu-xiaomei\",\"Model\":\"flow_01_turbo\"}"
+    }));
+    client.start_ai_conversation(&start).await.unwrap();
+}
+
+async fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out after {limit:?} waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Records the call in `room` from its start until it ended, then deletes the recording;
+/// answers the recording callbacks and the wall-clock span recorded.
+async fn record_a_call(
+    client: &Client,
+    received: &Arc<Mutex<Received>>,
+    room: &str,
+    mode: u64,
+    storage: Value,
+) -> (Vec<Value>, Duration) {
+    let began = Instant::now();
+    let create: CreateCloudRecording = typed(json!({
+        "SdkAppId": APP, "RoomId": room, "UserId": "recorder_1", "UserSig": "unchecked",
+        "RecordParams": {"RecordMode": mode, "StreamType": 1, "MaxIdleTime": 600},
+        "StorageParams": storage
+    }));
+    let task = client.create_cloud_recording(&create).await.unwrap().task_id.expect("Create answers a TaskId");
+    start_call(client, room).await;
+    wait_for("the call to end (902)", Duration::from_secs(8), || received.lock().unwrap().ended > 0).await;
+    let described = client
+        .describe_cloud_recording(&typed::<DescribeCloudRecording>(json!({"SdkAppId": APP, "TaskId": task})))
+        .await
+        .unwrap();
+    assert!(described.status.is_some(), "a live recording is described: {described:?}");
+    client
+        .delete_cloud_recording(&typed::<DeleteCloudRecording>(json!({"SdkAppId": APP, "TaskId": task})))
+        .await
+        .unwrap();
+    let span = began.elapsed();
+    // Deliveries run concurrently: wait for the stop, the file list and the upload report.
+    let finished = || {
+        let types: Vec<u64> =
+            received.lock().unwrap().recording.iter().filter_map(|b| b["EventType"].as_u64()).collect();
+        [302, 310].iter().all(|t| types.contains(t)) && (types.contains(&305) || types.contains(&311))
+    };
+    wait_for("the recorder to stop (302, 310, 305/311)", Duration::from_secs(8), finished).await;
+    let received = received.lock().unwrap();
+    assert!(received.refused.is_empty(), "every callback is signed and parses: {:?}", received.refused);
+    let mut bodies = received.recording.clone();
+    bodies.sort_by_key(|b| b["EventInfo"]["EventMsTs"].as_u64().unwrap());
+    assert!(bodies.iter().all(|b| b["EventInfo"]["TaskId"] == task.as_str()), "{bodies:?}");
+    (bodies, span)
+}
+
+fn of_type(bodies: &[Value], event_type: u64) -> Vec<&Value> {
+    bodies.iter().filter(|b| b["EventType"] == event_type).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_mixed_vod_recording_of_a_call_is_a_downloadable_wav_as_long_as_the_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, received) = receiver().await;
+    let (running, client) = emulator(url, dir.path()).await;
+    let storage = json!({"CloudVod": {"TencentVod": {"ExpireTime": 0}}});
+    let (bodies, span) = record_a_call(&client, &received, "880021", 2, storage).await;
+
+    let ms = |b: &Value| b["EventInfo"]["EventMsTs"].as_u64().unwrap();
+    let types: Vec<u64> = bodies.iter().map(|b| b["EventType"].as_u64().unwrap()).collect();
+    assert_eq!(types.first(), Some(&301), "301 starts: {types:?}");
+    assert!(types.contains(&307), "the first line produced a file slice: {types:?}");
+    let (mp4, vod, stop) = (of_type(&bodies, 310), of_type(&bodies, 311), of_type(&bodies, 302));
+    assert_eq!((mp4.len(), vod.len(), stop.len()), (1, 1, 1), "{types:?}");
+    assert!(ms(&bodies[0]) <= ms(mp4[0]) && ms(mp4[0]) <= ms(vod[0]) && ms(vod[0]) <= ms(stop[0]));
+    assert_eq!(stop[0]["EventInfo"]["Payload"]["LeaveCode"], 0, "stopped through the API");
+    assert_eq!(stop[0]["EventInfo"]["RoomId"], 880_021, "numeric rooms are numbers");
+    assert_eq!(mp4[0]["EventInfo"]["Payload"]["FileList"], json!([format!("{APP}_880021.wav")]));
+
+    let video_url = vod[0]["EventInfo"]["Payload"]["TencentVod"]["VideoUrl"].as_str().unwrap();
+    assert!(video_url.starts_with(&running.base_url), "{video_url}");
+    let response = reqwest::get(video_url).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "audio/wav");
+    let bytes = response.bytes().await.unwrap();
+    let mut wav = hound::WavReader::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let spec = wav.spec();
+    assert_eq!((spec.sample_rate, spec.channels, spec.bits_per_sample), (22_050, 1, 16));
+    let seconds = f64::from(wav.duration()) / 22_050.0;
+    let expected = span.as_secs_f64() * SPEED;
+    let tolerance = (expected * 0.2).max(2.0);
+    assert!((seconds - expected).abs() <= tolerance, "{seconds:.1} s of audio for {expected:.1} s of call");
+    let samples: Vec<i16> = wav.samples::<i16>().map(Result::unwrap).collect();
+    let rms = (samples.iter().map(|s| f64::from(*s).powi(2)).sum::<f64>() / samples.len() as f64).sqrt();
+    assert!(rms > 50.0, "the recording has speech in it (RMS {rms:.1})");
+    running.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_single_stream_recording_has_one_file_per_speaker() {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, received) = receiver().await;
+    let (running, client) = emulator(url, dir.path()).await;
+    let storage = json!({"CloudStorage": {"Vendor": 0, "Region": "ap-guangzhou", "Bucket": "b-1250000000",
+                                         "AccessKey": "ak", "SecretKey": "sk"}});
+    let (bodies, _) = record_a_call(&client, &received, "880022", 1, storage).await;
+
+    let types: Vec<u64> = bodies.iter().map(|b| b["EventType"].as_u64().unwrap()).collect();
+    assert!(types.contains(&305) && !types.contains(&311), "COS storage reports an upload stop: {types:?}");
+    let mp4 = of_type(&bodies, 310);
+    let messages = mp4[0]["EventInfo"]["Payload"]["FileMessage"].as_array().unwrap();
+    let mut users: Vec<&str> = messages.iter().map(|m| m["UserId"].as_str().unwrap()).collect();
+    users.sort_unstable();
+    assert_eq!(users, ["ai_robot_rec", "customer_rec"], "{messages:?}");
+    let task = bodies[0]["EventInfo"]["TaskId"].as_str().unwrap();
+    for message in messages {
+        let name = message["FileName"].as_str().unwrap();
+        let user = message["UserId"].as_str().unwrap();
+        assert!(
+            name.contains(&format!("__UserId_s_{}__UserId_e_main_audio", emulator::recording::file_name_base64(user)))
+        );
+        let path = dir.path().join("recordings").join(task).join(name);
+        let wav = hound::WavReader::open(&path).unwrap();
+        assert!(wav.duration() > 22_050, "{name} has the speaker's lines");
+        let served = reqwest::get(format!("{}/recordings/{task}/{name}", running.base_url)).await.unwrap();
+        assert_eq!(served.status(), 200);
+    }
+    running.stop();
+}
+
+#[tokio::test]
+async fn only_files_the_recorder_produced_are_served() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("secret.txt"), "not a recording").unwrap();
+    let (url, _received) = receiver().await;
+    let (running, _client) = emulator(url, dir.path()).await;
+    let base = &running.base_url;
+    for path in [
+        "/recordings/rec_unknown/1400000000_1.wav",
+        "/recordings/rec_unknown/%2e%2e%2f%2e%2e%2fsecret.txt",
+        "/recordings/%2e%2e/secret.txt",
+        "/recordings/../secret.txt",
+    ] {
+        let response = reqwest::get(format!("{base}{path}")).await.unwrap();
+        assert_eq!(response.status(), 404, "{path}");
+    }
+    running.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recording_of_an_empty_room_stops_itself_after_its_idle_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, received) = receiver().await;
+    let (running, client) = emulator(url, dir.path()).await;
+    // 5 s of MaxIdleTime at speed 100 is 50 ms.
+    let create: CreateCloudRecording = typed(json!({
+        "SdkAppId": APP, "RoomId": "room-without-anyone", "RoomIdType": 0, "UserId": "recorder_2", "UserSig": "unchecked",
+        "RecordParams": {"RecordMode": 2, "StreamType": 1, "MaxIdleTime": 5},
+        "StorageParams": {"CloudVod": {"TencentVod": {}}}
+    }));
+    let task = client.create_cloud_recording(&create).await.unwrap().task_id.expect("Create answers a TaskId");
+    let stopped = || received.lock().unwrap().recording.iter().any(|b| b["EventType"] == 302);
+    wait_for("the idle recorder to stop (302)", Duration::from_secs(5), stopped).await;
+    let bodies = received.lock().unwrap().recording.clone();
+    let stop = of_type(&bodies, 302);
+    assert_eq!(stop[0]["EventInfo"]["Payload"]["LeaveCode"], 99, "no anchor for MaxIdleTime");
+    assert_eq!(stop[0]["EventInfo"]["RoomId"], "room-without-anyone", "string rooms stay strings");
+    let gone = client
+        .describe_cloud_recording(&typed::<DescribeCloudRecording>(json!({"SdkAppId": APP, "TaskId": task})))
+        .await
+        .unwrap_err();
+    assert_eq!(gone.api().map(|e| e.code.as_str()), Some("ResourceNotFound"), "{gone:?}");
+    running.stop();
+}
