@@ -90,3 +90,47 @@ fn scenario(rng: &mut StdRng, config: &TrafficConfig, n: u64) -> StartAIConversa
         Err(err) => unreachable!("the scenario JSON above matches StartAIConversation: {err}"),
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn config(seed: u64) -> TrafficConfig {
+        TrafficConfig {
+            calls: 1,
+            arrival_per_minute: 60.0,
+            speed: 1.0,
+            seed,
+            sdk_app_id: 1_400_000_000,
+            sdk_secret_key: Some("traffic-test-secret".into()),
+        }
+    }
+
+    #[test]
+    fn every_generated_scenario_is_a_valid_typed_request_with_a_ticket_for_its_robot() {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        let mut languages = std::collections::BTreeSet::new();
+        for seed in 0..20 {
+            let mut rng = StdRng::seed_from_u64(seed);
+            for n in 1..=25 {
+                // `scenario` would hit its unreachable! if the JSON and the model disagreed.
+                let request = scenario(&mut rng, &config(seed), n);
+                assert_eq!(request.agent_config.user_id, format!("ai_robot_{n}"));
+                assert_eq!(request.agent_config.target_user_id, format!("customer_{n}"));
+                let claims = trtc::usersig::verify(
+                    request.agent_config.user_sig.expose(),
+                    1_400_000_000,
+                    "traffic-test-secret",
+                    &request.agent_config.user_id,
+                    now,
+                )
+                .expect("the robot's UserSig verifies with the application's secret");
+                assert_eq!(claims.identifier, request.agent_config.user_id);
+                let language = request.stt_config.as_ref().and_then(|stt| stt.language.clone()).unwrap();
+                languages.insert(language);
+            }
+        }
+        assert_eq!(languages.into_iter().collect::<Vec<_>>(), ["en", "zh"], "both languages are generated");
+    }
+}
