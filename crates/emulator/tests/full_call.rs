@@ -4,22 +4,19 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::{
     collections::BTreeSet,
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
+use support::Received;
 
-use axum::{body::Bytes, extract::State, http::HeaderMap, routing::post, Router};
-use domain::{
-    call::Call,
-    event::Event,
-    ids::{SdkAppId, TaskId},
-};
+use domain::{call::Call, ids::TaskId};
 use emulator::{CloudConfig, EmulatorConfig};
 use serde_json::json;
 use trtc::{
-    callback::{verify_and_parse, CallbackHeaders},
     client::{Client, ClientConfig, Endpoint},
     credentials::Credentials,
 };
@@ -27,41 +24,8 @@ use trtc::{
 const APP: u64 = 1_400_000_000;
 const CALLBACK_KEY: &str = "CallbackKey123";
 
-#[derive(Default)]
-struct Received {
-    events: Vec<Event>,
-    refused: Vec<String>,
-}
-
 async fn receiver() -> (String, Arc<Mutex<Received>>) {
-    let received = Arc::new(Mutex::new(Received::default()));
-    let app = Router::new()
-        .route(
-            "/callbacks/trtc",
-            post(|State(received): State<Arc<Mutex<Received>>>, headers: HeaderMap, body: Bytes| async move {
-                let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-                let verified = verify_and_parse(
-                    CALLBACK_KEY,
-                    Some(APP),
-                    CallbackHeaders { sign: header("sign"), sdk_app_id: header("sdkappid") },
-                    &body,
-                );
-                let mut received = received.lock().unwrap();
-                match verified.map_err(|e| e.to_string()).and_then(|_| {
-                    Event::from_callback(&body, Some(SdkAppId(APP)))
-                        .map_err(|e| format!("{e}: {}", String::from_utf8_lossy(&body)))
-                }) {
-                    Ok(event) => received.events.push(event),
-                    Err(reason) => received.refused.push(reason),
-                }
-                "{\"code\":0}"
-            }),
-        )
-        .with_state(received.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/callbacks/trtc", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (url, received)
+    support::receiver(CALLBACK_KEY, APP).await
 }
 
 fn config(callback_url: String, calls: usize, speed: f64) -> EmulatorConfig {
@@ -111,14 +75,16 @@ async fn a_started_call_arrives_as_signed_complete_and_ordered_callbacks() {
     .unwrap();
     let task = client.start_ai_conversation(&start).await.unwrap().task_id.unwrap();
 
-    let ended = || received.lock().unwrap().events.iter().any(|e| e.body.callback_event_type() == Some(902));
+    let ended = || {
+        received.lock().unwrap().callbacks.iter().map(|c| &c.event).any(|e| e.body.callback_event_type() == Some(902))
+    };
     wait_for("the call to end with 902", Duration::from_secs(60), ended).await;
     // Room callbacks of the robot leaving may trail the 902 by a moment.
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     let received = received.lock().unwrap();
     assert!(received.refused.is_empty(), "every callback is signed and parses: {:?}", received.refused);
-    let mut events = received.events.clone();
+    let mut events = received.events();
     events.sort_by_key(|e| e.source_ms);
     let ai: Vec<u16> = events
         .iter()
@@ -158,8 +124,9 @@ async fn the_traffic_generator_keeps_calls_coming_through_the_real_api() {
         received
             .lock()
             .unwrap()
-            .events
+            .callbacks
             .iter()
+            .map(|c| &c.event)
             .filter(|e| e.body.callback_event_type() == Some(901))
             .filter_map(|e| e.call.task.clone())
             .collect::<BTreeSet<_>>()

@@ -4,17 +4,17 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::{
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
+use support::Received;
 
-use axum::{body::Bytes, extract::State, http::HeaderMap, routing::post, Router};
-use domain::{event::Event, ids::SdkAppId};
 use emulator::{CloudConfig, EmulatorConfig, RunningEmulator};
 use serde_json::{json, Value};
 use trtc::{
-    callback::{verify_and_parse, CallbackHeaders},
     client::{Client, ClientConfig, Endpoint},
     credentials::Credentials,
     model::{CreateCloudRecording, DeleteCloudRecording, DescribeCloudRecording, StartAIConversation},
@@ -24,52 +24,18 @@ const APP: u64 = 1_400_000_000;
 const CALLBACK_KEY: &str = "RecordingKey456";
 const SPEED: f64 = 100.0;
 
-#[derive(Default)]
-struct Received {
-    /// Recording callbacks (group 3), as sent, in arrival order.
-    recording: Vec<Value>,
-    /// 902s (the AI call ended).
-    ended: usize,
-    refused: Vec<String>,
+async fn receiver() -> (String, Arc<Mutex<Received>>) {
+    support::receiver(CALLBACK_KEY, APP).await
 }
 
-async fn receiver() -> (String, Arc<Mutex<Received>>) {
-    let received = Arc::new(Mutex::new(Received::default()));
-    let app = Router::new()
-        .route(
-            "/callbacks",
-            post(|State(received): State<Arc<Mutex<Received>>>, headers: HeaderMap, body: Bytes| async move {
-                let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-                let verified = verify_and_parse(
-                    CALLBACK_KEY,
-                    Some(APP),
-                    CallbackHeaders { sign: header("sign"), sdk_app_id: header("sdkappid") },
-                    &body,
-                );
-                let mut received = received.lock().unwrap();
-                let parsed = verified.map_err(|e| e.to_string()).and_then(|_| {
-                    Event::from_callback(&body, Some(SdkAppId(APP)))
-                        .map_err(|e| format!("{e}: {}", String::from_utf8_lossy(&body)))
-                });
-                match parsed {
-                    Ok(event) => {
-                        let raw: Value = serde_json::from_slice(&body).unwrap();
-                        if raw["EventGroupId"] == 3 {
-                            received.recording.push(raw);
-                        } else if event.body.callback_event_type() == Some(902) {
-                            received.ended += 1;
-                        }
-                    }
-                    Err(reason) => received.refused.push(reason),
-                }
-                "{\"code\":0}"
-            }),
-        )
-        .with_state(received.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/callbacks", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (url, received)
+/// Recording callbacks (group 3), as sent, in arrival order.
+fn recording(received: &Received) -> Vec<Value> {
+    received.callbacks.iter().filter(|c| c.raw["EventGroupId"] == 3).map(|c| c.raw.clone()).collect()
+}
+
+/// How many 902s (the AI call ended) arrived.
+fn ended(received: &Received) -> usize {
+    received.callbacks.iter().filter(|c| c.event.body.callback_event_type() == Some(902)).count()
 }
 
 async fn emulator(callback_url: String, data_dir: &std::path::Path) -> (RunningEmulator, Client) {
@@ -139,7 +105,7 @@ async fn record_a_call(
     }));
     let task = client.create_cloud_recording(&create).await.unwrap().task_id.expect("Create answers a TaskId");
     start_call(client, room).await;
-    wait_for("the call to end (902)", Duration::from_secs(8), || received.lock().unwrap().ended > 0).await;
+    wait_for("the call to end (902)", Duration::from_secs(8), || ended(&received.lock().unwrap()) > 0).await;
     let described = client
         .describe_cloud_recording(&typed::<DescribeCloudRecording>(json!({"SdkAppId": APP, "TaskId": task})))
         .await
@@ -153,13 +119,13 @@ async fn record_a_call(
     // Deliveries run concurrently: wait for the stop, the file list and the upload report.
     let finished = || {
         let types: Vec<u64> =
-            received.lock().unwrap().recording.iter().filter_map(|b| b["EventType"].as_u64()).collect();
+            recording(&received.lock().unwrap()).iter().filter_map(|b| b["EventType"].as_u64()).collect();
         [302, 310].iter().all(|t| types.contains(t)) && (types.contains(&305) || types.contains(&311))
     };
     wait_for("the recorder to stop (302, 310, 305/311)", Duration::from_secs(8), finished).await;
     let received = received.lock().unwrap();
     assert!(received.refused.is_empty(), "every callback is signed and parses: {:?}", received.refused);
-    let mut bodies = received.recording.clone();
+    let mut bodies = recording(&received);
     bodies.sort_by_key(|b| b["EventInfo"]["EventMsTs"].as_u64().unwrap());
     assert!(bodies.iter().all(|b| b["EventInfo"]["TaskId"] == task.as_str()), "{bodies:?}");
     (bodies, span)
@@ -270,9 +236,9 @@ async fn a_recording_of_an_empty_room_stops_itself_after_its_idle_time() {
         "StorageParams": {"CloudVod": {"TencentVod": {}}}
     }));
     let task = client.create_cloud_recording(&create).await.unwrap().task_id.expect("Create answers a TaskId");
-    let stopped = || received.lock().unwrap().recording.iter().any(|b| b["EventType"] == 302);
+    let stopped = || recording(&received.lock().unwrap()).iter().any(|b| b["EventType"] == 302);
     wait_for("the idle recorder to stop (302)", Duration::from_secs(5), stopped).await;
-    let bodies = received.lock().unwrap().recording.clone();
+    let bodies = recording(&received.lock().unwrap());
     let stop = of_type(&bodies, 302);
     assert_eq!(stop[0]["EventInfo"]["Payload"]["LeaveCode"], 99, "no anchor for MaxIdleTime");
     assert_eq!(stop[0]["EventInfo"]["RoomId"], "room-without-anyone", "string rooms stay strings");
