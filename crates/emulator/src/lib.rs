@@ -10,7 +10,7 @@
 //!   driven by [`calls`] from the Cloud API;
 //! - [`callbacks`]: signed callback delivery with TRTC's timeout and retry schedule;
 //! - [`room_link`]: `GET /room` WebSocket — join a call's room with a UserSig, receive its
-//!   cmdID-1 messages, send 20000/20001;
+//!   cmdID-1 messages and its audio, send 20000/20001;
 //! - [`traffic`]: the business backend, starting calls through the real API;
 //! - [`recording`]: a recorder per `CreateCloudRecording` that hears the room's final
 //!   lines, speaks them with espeak-ng ([`audio`]) into WAV files under
@@ -18,7 +18,9 @@
 //!   writes WAV), serves them at `GET /recordings/{TaskId}/{file}` and sends the recording
 //!   callbacks (group 3). Without a data dir, files go to `<temp>/trtc-emulator-<pid>`.
 //!
-//! Not yet here (the rest of the emulator issue): room audio (PCM frames).
+//! - [`room_audio`]: the rooms' speech for room-link members — each final line spoken with
+//!   espeak-ng and streamed as 20 ms `PCM1` frames (22050 Hz mono s16le) per speaker,
+//!   paced by the speed, only for rooms someone has joined.
 
 pub mod audio;
 pub mod callbacks;
@@ -28,6 +30,7 @@ pub mod conversation;
 pub mod outputs;
 mod rate_limit;
 pub mod recording;
+pub mod room_audio;
 pub mod room_link;
 pub mod tasks;
 pub mod traffic;
@@ -128,14 +131,19 @@ pub async fn start_emulator(config: EmulatorConfig, listen: SocketAddr) -> std::
     });
     let recorder = recording::Recorder::new(outputs.clone(), config.speed, &data_dir, base_url.clone());
     let cloud = Cloud::with_calls_and_recorder(config.cloud.clone(), calls, recorder.clone());
+    let audio = room_audio::RoomAudio::new();
+    let speaker = room_audio::spawn(audio.clone(), &outputs, config.speed);
     let app = cloud_api::router(cloud.clone())
-        .merge(room_link::router(outputs.clone(), room_link::RoomLinkConfig::from(&config.cloud)))
+        .merge(room_link::router_with_audio(outputs.clone(), room_link::RoomLinkConfig::from(&config.cloud), audio))
         .merge(recording::router(recorder));
-    let mut tasks = vec![tokio::spawn(async move {
-        if let Err(err) = axum::serve(listener, app).await {
-            tracing::error!(error = %err, "the emulator's server stopped");
-        }
-    })];
+    let mut tasks = vec![
+        tokio::spawn(async move {
+            if let Err(err) = axum::serve(listener, app).await {
+                tracing::error!(error = %err, "the emulator's server stopped");
+            }
+        }),
+        speaker,
+    ];
     let callback_stats = match &config.callback_url {
         Some(url) => {
             let mut callback =

@@ -41,6 +41,18 @@
 //! - `{"kind":"error","code":"…","message":"…"}` refuses one client frame; the connection
 //!   stays open.
 //!
+//! # Room audio (server → client, binary)
+//!
+//! When the emulator serves room audio ([`router_with_audio`], as `start_emulator` does),
+//! the frame right after `joined` is
+//! `{"kind":"audioFormat","sampleRate":22050,"channels":1,"frameMs":20,"encoding":"s16le","header":"PCM1 …"}`
+//! and from then on the room's speech arrives as binary frames, one per 20 ms of one
+//! speaker's audio, in the `PCM1` format of [`crate::room_audio`]: `b"PCM1"`, u16 LE user-id
+//! length, the user id, u32 LE sample rate, u32 LE sequence (per user id), then the s16le
+//! samples. Audio is paced in real time divided by the emulator's speed. A client that
+//! falls behind loses audio frames (never text frames, which keep the behaviour above);
+//! the count is logged when it leaves, and the gap shows in the speaker's sequence.
+//!
 //! # Frames, client → server
 //!
 //! `{"cmdId":2,"data":{"type":20000|20001,"sender":"<own userid>","receiver":["<bot>"],"payload":{…}}}`
@@ -63,8 +75,7 @@
 //! frame is answered and the connection ends cleanly. Joining and leaving are logged at debug.
 //! Frames over 64 KiB end the connection (TRTC's SDK refuses anything over 1 KB before sending).
 //!
-//! Deliberately not here: room audio as PCM frames (it comes with the audio synthesis);
-//! TRTC's anchor / audience roles (every member may send — who takes over is the hub's
+//! Deliberately not here: TRTC's anchor / audience roles (every member may send — who takes over is the hub's
 //! decision); room callbacks (103/104) for members joining — a console joins hidden.
 
 use std::{
@@ -95,6 +106,7 @@ use trtc::usersig::UserSigError;
 use crate::{
     cloud_api::CloudConfig,
     outputs::{Emission, Outputs, RoomMessage},
+    room_audio::{self, AudioFrame, RoomAudio},
 };
 
 /// How often the server pings each member.
@@ -150,11 +162,18 @@ impl From<&CloudConfig> for RoomLinkConfig {
 struct LinkState {
     outputs: Outputs,
     config: RoomLinkConfig,
+    audio: Option<RoomAudio>,
 }
 
-/// The room link router (`GET /room`), to be merged into the emulator's server.
+/// The room link router (`GET /room`) without room audio: text frames only.
 pub fn router(outputs: Outputs, config: RoomLinkConfig) -> Router {
-    Router::new().route("/room", get(join)).with_state(LinkState { outputs, config })
+    Router::new().route("/room", get(join)).with_state(LinkState { outputs, config, audio: None })
+}
+
+/// The room link router (`GET /room`) with room audio: members mark their room joined in
+/// `audio` (so its lines are spoken) and receive its `PCM1` frames.
+pub fn router_with_audio(outputs: Outputs, config: RoomLinkConfig, audio: RoomAudio) -> Router {
+    Router::new().route("/room", get(join)).with_state(LinkState { outputs, config, audio: Some(audio) })
 }
 
 /// Who joined which room, once the join was accepted.
@@ -181,7 +200,14 @@ async fn join(
     // Subscribing before answering makes "joined" the cut: everything emitted later arrives.
     let rooms = state.outputs.subscribe_rooms();
     let outputs = state.outputs.clone();
-    upgrade.max_message_size(MAX_FRAME_BYTES).on_upgrade(move |socket| serve_member(socket, rooms, outputs, member))
+    let audio = state.audio.as_ref().map(|audio| Listening {
+        frames: audio.subscribe(),
+        _presence: audio.join(&member.room_id),
+        dropped: 0,
+    });
+    upgrade
+        .max_message_size(MAX_FRAME_BYTES)
+        .on_upgrade(move |socket| serve_member(socket, rooms, audio, outputs, member))
 }
 
 /// Why a join was refused before the upgrade.
@@ -339,11 +365,52 @@ fn shorten(text: &str) -> String {
 #[derive(Debug, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase", rename_all_fields = "camelCase")]
 enum Frame<'a> {
-    Joined { room_id: &'a str, user_id: &'a str },
-    Custom { cmd_id: u64, sender: &'a str, seq: u64, data: &'a Value },
-    Lagged { missed: u64 },
-    Sent { seq: u64 },
-    Error { code: &'static str, message: String },
+    Joined {
+        room_id: &'a str,
+        user_id: &'a str,
+    },
+    Custom {
+        cmd_id: u64,
+        sender: &'a str,
+        seq: u64,
+        data: &'a Value,
+    },
+    Lagged {
+        missed: u64,
+    },
+    Sent {
+        seq: u64,
+    },
+    Error {
+        code: &'static str,
+        message: String,
+    },
+    #[serde(rename = "audioFormat")]
+    AudioFormat {
+        sample_rate: u32,
+        channels: u16,
+        frame_ms: u32,
+        encoding: &'static str,
+        header: &'static str,
+    },
+}
+
+/// A member's subscription to the room audio.
+#[derive(Debug)]
+struct Listening {
+    frames: broadcast::Receiver<AudioFrame>,
+    /// Keeps the room marked joined while the member is in it.
+    _presence: room_audio::JoinedRoom,
+    /// Audio frames lost because this member fell behind.
+    dropped: u64,
+}
+
+/// The next audio frame, or never when the member has no audio.
+async fn next_audio(audio: &mut Option<Listening>) -> Result<AudioFrame, RecvError> {
+    match audio {
+        Some(listening) => listening.frames.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Why the connection ended, for the leave log.
@@ -373,18 +440,37 @@ impl fmt::Display for Ending {
 async fn serve_member(
     mut socket: WebSocket,
     mut rooms: broadcast::Receiver<RoomMessage>,
+    mut audio: Option<Listening>,
     outputs: Outputs,
     member: Member,
 ) {
     tracing::debug!(room_id = %member.room_id, user_id = %member.user_id, "joined the room");
     let mut link = Link::new(member);
     let joined = Frame::Joined { room_id: &link.member.room_id, user_id: &link.member.user_id };
-    let ending = match send(&mut socket, &joined).await {
+    let mut greeted = send(&mut socket, &joined).await;
+    if greeted.is_ok() && audio.is_some() {
+        let format = Frame::AudioFormat {
+            sample_rate: crate::audio::SAMPLE_RATE,
+            channels: 1,
+            frame_ms: room_audio::FRAME_MS,
+            encoding: "s16le",
+            header: room_audio::HEADER_DESCRIPTION,
+        };
+        greeted = send(&mut socket, &format).await;
+    }
+    let ending = match greeted {
         Err(ending) => ending,
-        Ok(()) => link.run(&mut socket, &mut rooms, &outputs).await,
+        Ok(()) => link.run(&mut socket, &mut rooms, &mut audio, &outputs).await,
     };
     farewell(&mut socket, &ending).await;
-    tracing::debug!(room_id = %link.member.room_id, user_id = %link.member.user_id, ending = %ending, "left the room");
+    let dropped = audio.as_ref().map_or(0, |listening| listening.dropped);
+    tracing::debug!(
+        room_id = %link.member.room_id,
+        user_id = %link.member.user_id,
+        ending = %ending,
+        audio_frames_dropped = dropped,
+        "left the room"
+    );
 }
 
 /// One member's connection state.
@@ -407,6 +493,7 @@ impl Link {
         &mut self,
         socket: &mut WebSocket,
         rooms: &mut broadcast::Receiver<RoomMessage>,
+        audio: &mut Option<Listening>,
         outputs: &Outputs,
     ) -> Ending {
         let mut heartbeat = tokio::time::interval_at(Instant::now() + HEARTBEAT, HEARTBEAT);
@@ -441,6 +528,23 @@ impl Link {
                     },
                     Err(RecvError::Lagged(missed)) => send(socket, &Frame::Lagged { missed }).await,
                     Err(RecvError::Closed) => return Ending::EmulatorStopped,
+                },
+                frame = next_audio(audio) => match frame {
+                    Ok(frame) if *frame.room_id == *self.member.room_id => {
+                        send_message(socket, Message::Binary(frame.bytes)).await
+                    }
+                    Ok(_) => Ok(()),
+                    Err(RecvError::Lagged(missed)) => {
+                        if let Some(listening) = audio.as_mut() {
+                            listening.dropped += missed;
+                        }
+                        Ok(())
+                    }
+                    Err(RecvError::Closed) => {
+                        // The room audio stopped; text frames carry on.
+                        *audio = None;
+                        Ok(())
+                    }
                 },
                 _ = heartbeat.tick() => {
                     if last_heard.elapsed() >= SILENCE_LIMIT {
