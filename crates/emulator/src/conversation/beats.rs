@@ -109,7 +109,7 @@ pub(crate) fn ask(
     let mut at = started + asr.partial_every.min(spoken / 2).max(1);
     while at < speech_end {
         if at >= now {
-            let text = timing::interim_text(language, &line.text, (at - started) as f64 / spoken as f64);
+            let text = interim(language, line, (at - started) as f64 / spoken as f64);
             if text != last {
                 beats.push(Beat::out(at, subtitle(text.clone(), at, false)));
                 last = text;
@@ -119,7 +119,7 @@ pub(crate) fn ask(
     }
     if last.is_empty() {
         let at = now + (speech_end - now) / 2;
-        beats.push(Beat::out(at, subtitle(timing::interim_text(language, &line.text, 0.5), at, false)));
+        beats.push(Beat::out(at, subtitle(interim(language, line, 0.5), at, false)));
     }
     let silence_end = speech_end + asr.vad;
     let LineKind::Sentence(reply) = &line.kind else {
@@ -144,6 +144,16 @@ pub(crate) fn ask(
     beats.push(state(at, round, RobotState::Thinking));
     beats.push(metric(at, round, MetricName::AsrLatency, asr.vad + asr.recognition));
     (beats, at, Some(index))
+}
+
+/// What ASR has heard of `line` after `fraction` of it (misheard for a far-field caller).
+fn interim(language: Language, line: &Line, fraction: f64) -> String {
+    let text = timing::interim_text(language, &line.text, fraction);
+    if line.garbled {
+        timing::garble(language, &text)
+    } else {
+        text
+    }
 }
 
 /// The robot thinks (when there is an LLM leg) and speaks `plan.text` from `now`.

@@ -30,6 +30,15 @@
 //!   (from the first audio frame on, the last one `end: true`); SubtitleMode 1 sends each
 //!   sentence once, `end: true`, as it starts playing.
 //! - With `InterruptMode` 1 the server never interrupts: customers wait for the robot.
+//! - Customer scenarios (nine a language, `personas`) are chosen by the seed. A silent
+//!   customer says little with long gaps, stays quiet after the robot's last reply and
+//!   hangs up, often without a goodbye: the call ends by the idle timeout (902 LeaveCode
+//!   99). A one-word answerer's words are mostly dropped by `FilterOneWord`. A far-field
+//!   caller gets more ASR errors (30100/30102), a longer `asr_latency` and misheard
+//!   interim subtitles; the final sentence is what they said.
+//! - Scripts branch on the robot's replies: asked for something (an order number, an
+//!   address) their remaining lines do not give, the customer gives it next; after a round
+//!   that failed (no reply) the customer says it again or complains, once.
 //! - `PushText`/`InvokeLlm` with `interrupt` cut what the robot is thinking or saying
 //!   (state 4 + `interruption` on that round) and are spoken at once (right after the customer's sentence, if the
 //!   customer is speaking); without it they are queued until the current turn ends (like

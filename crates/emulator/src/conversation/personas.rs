@@ -3,9 +3,13 @@
 //!
 //! Each persona has an opening line, a pool of middle exchanges (a call uses an ordered
 //! subset) and a closing line; every customer line comes with the robot's reply in a
-//! customer-service tone. Also here: the one-word answers `FilterOneWord` drops, the
-//! "I want a human" line any persona may add, and how the robot acknowledges an
-//! `InvokeLLM` instruction.
+//! customer-service tone. Nine scenarios a language: order delivery, refund, billing
+//! dispute, password reset, a complaint escalating to a human, address change, and three
+//! awkward callers whose [`Profile`] differs — a silent customer, a one-word answerer and a
+//! noisy far-field caller. Also here: the [`Branch`]es on what the robot says, what the
+//! customer says when the robot fails to answer, the one-word answers `FilterOneWord`
+//! drops, the "I want a human" line any persona may add, and how the robot acknowledges
+//! an `InvokeLLM` instruction.
 //!
 //! What deliberately does not live here: timing and randomness (see `timing` and `script`).
 
@@ -28,12 +32,133 @@ pub(crate) struct Persona {
     pub scenario: &'static str,
     /// The call always reaches a request for a human / a complaint.
     pub escalates: bool,
+    /// How this caller behaves beyond what they say.
+    pub profile: &'static Profile,
     pub opening: Exchange,
     pub middle: &'static [Exchange],
     pub closing: Exchange,
 }
 
-/// The personas of a language (at least five each).
+/// How a caller behaves beyond the words: how much they say, how long they stay quiet,
+/// how well ASR hears them. All rates are per call or per sentence, drawn in `script`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Profile {
+    /// Sentences in a call, opening and closing included (the upper end is also bounded
+    /// by the persona's pool).
+    pub sentences: (usize, usize),
+    /// Chance of one-word answers before each sentence after the first.
+    pub one_word: f64,
+    /// At most this many one-word answers in a row.
+    pub one_words_max: usize,
+    /// Think pauses are multiplied by a factor drawn from this range.
+    pub pause_factor: (f64, f64),
+    /// Chance the customer hangs up without a closing line.
+    pub skips_closing: f64,
+    /// Silence (ms, range) the customer keeps after the robot's last reply before hanging
+    /// up; `(0, 0)` hangs up at once.
+    pub lingers: (u64, u64),
+    /// Chance a non-escalating call asks for a human before its closing.
+    pub asks_for_human: f64,
+    /// Chance a sentence's ASR fails (30100 / 30102), besides the ordinary failures.
+    pub asr_failure: f64,
+    /// Extra recognition time (ms, range) on top of the ordinary ASR latency.
+    pub asr_extra: (u64, u64),
+    /// Interim results mishear words (the final result is right).
+    pub garbled: bool,
+}
+
+/// An ordinary caller: the rates in `script`'s doc.
+pub(crate) const ORDINARY: Profile = Profile {
+    sentences: (4, 10),
+    one_word: 0.12,
+    one_words_max: 1,
+    pause_factor: (1.0, 1.0),
+    skips_closing: 0.0,
+    lingers: (0, 0),
+    asks_for_human: 0.2,
+    asr_failure: 0.0,
+    asr_extra: (0, 0),
+    garbled: false,
+};
+
+/// Long silences, few sentences, often no goodbye: the call ends by the idle timeout.
+pub(crate) const SILENT: Profile = Profile {
+    sentences: (2, 3),
+    one_word: 0.05,
+    one_words_max: 1,
+    pause_factor: (3.0, 6.0),
+    skips_closing: 0.6,
+    lingers: (8_000, 20_000),
+    asks_for_human: 0.0,
+    ..ORDINARY
+};
+
+/// Answers mostly with one word (dropped by `FilterOneWord`): few real turns.
+pub(crate) const ONE_WORD: Profile =
+    Profile { sentences: (2, 4), one_word: 0.95, one_words_max: 4, asks_for_human: 0.0, ..ORDINARY };
+
+/// A caller far from the microphone in a noisy place: ASR errs and is slow, partials
+/// are garbled.
+pub(crate) const FAR_FIELD: Profile = Profile { asr_failure: 0.18, asr_extra: (300, 1_200), garbled: true, ..ORDINARY };
+
+/// A branch on what the robot says: when its reply contains one of `robot_asks` and the
+/// customer's next sentence contains none of `answered_by`, the customer first says
+/// `answer` (once a call).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Branch {
+    pub robot_asks: &'static [&'static str],
+    pub answered_by: &'static [&'static str],
+    pub answer: Exchange,
+}
+
+/// The branches of a language.
+pub(crate) fn branches(language: Language) -> &'static [Branch] {
+    match language {
+        Language::Zh => ZH_BRANCHES,
+        Language::En => EN_BRANCHES,
+    }
+}
+
+const ZH_BRANCHES: &[Branch] = &[
+    Branch {
+        robot_asks: &["提供一下订单号", "告诉我订单号"],
+        answered_by: &["订单号", "尾号"],
+        answer: x("订单号是二零二四一一零八三三七。", "好的，已查到您的订单，我接着为您处理。"),
+    },
+    Branch {
+        robot_asks: &["新的收货地址"],
+        answered_by: &["地址是", "号楼"],
+        answer: x("新地址是滨江路一百二十号三号楼。", "好的，已记下新地址滨江路一百二十号三号楼。"),
+    },
+];
+
+const EN_BRANCHES: &[Branch] = &[
+    Branch {
+        robot_asks: &["your order number"],
+        answered_by: &["order number", "it's a", "nine four"],
+        answer: x("It's A nine four seven two.", "Thank you, I found your order. Let me take care of it."),
+    },
+    Branch {
+        robot_asks: &["new address"],
+        answered_by: &["street", "avenue", "address is"],
+        answer: x(
+            "The new address is 120 Riverside Avenue, apartment 3.",
+            "Got it: 120 Riverside Avenue, apartment 3.",
+        ),
+    },
+];
+
+/// What the customer says after the robot failed to answer: the same sentence again,
+/// repeated or with a complaint (`variant` picks which).
+pub(crate) fn after_failure(language: Language, variant: usize, sentence: &str) -> String {
+    let forms: &[&str] = match language {
+        Language::Zh => &["喂？能听到吗？", "怎么没反应了？我再说一遍，", "你们这个系统怎么回事，老是卡住！"],
+        Language::En => &["Hello? Can you hear me? ", "You're not answering. Again: ", "Is this thing even working? "],
+    };
+    format!("{}{sentence}", forms[variant % forms.len()])
+}
+
+/// The personas of a language (nine each).
 pub(crate) fn of(language: Language) -> &'static [Persona] {
     match language {
         Language::Zh => ZH,
@@ -99,6 +224,7 @@ const ZH: &[Persona] = &[
     Persona {
         scenario: "order delivery",
         escalates: false,
+        profile: &ORDINARY,
         opening: x(
             "你好，我昨天下的订单到现在还没送到，能帮我查一下吗？",
             "您好，很抱歉让您久等了。请您提供一下订单号，我马上为您查询。",
@@ -125,6 +251,7 @@ const ZH: &[Persona] = &[
     Persona {
         scenario: "refund",
         escalates: false,
+        profile: &ORDINARY,
         opening: x(
             "我想申请退款，上周买的耳机有杂音。",
             "您好，非常抱歉给您带来不好的体验。请问您是在我们官方商城购买的吗？",
@@ -145,6 +272,7 @@ const ZH: &[Persona] = &[
     Persona {
         scenario: "billing dispute",
         escalates: false,
+        profile: &ORDINARY,
         opening: x("我这个月的话费怎么多扣了八十块钱？", "您好，我来帮您查一下本月的账单明细，请稍等。"),
         middle: &[
             x("我没有订过什么增值业务啊。", "查询到您本月开通了一项视频会员增值业务，费用是每月二十五元。"),
@@ -162,6 +290,7 @@ const ZH: &[Persona] = &[
     Persona {
         scenario: "password reset",
         escalates: false,
+        profile: &ORDINARY,
         opening: x(
             "我的账号登录不上了，一直提示密码错误。",
             "您好，别着急，我来帮您处理。请问账号绑定的手机号还在使用吗？",
@@ -178,6 +307,7 @@ const ZH: &[Persona] = &[
     Persona {
         scenario: "complaint escalating to a human",
         escalates: true,
+        profile: &ORDINARY,
         opening: x(
             "我已经打了三次电话了，问题一直没解决！",
             "您好，非常抱歉给您带来这么多麻烦。请您告诉我具体是什么问题，我来帮您跟进。",
@@ -195,12 +325,71 @@ const ZH: &[Persona] = &[
         ],
         closing: x("行，我等经理电话，再不解决我就去工信部投诉。", "明白，再次向您致歉，我们一定尽快给您答复。"),
     },
+    Persona {
+        scenario: "address change",
+        escalates: false,
+        profile: &ORDINARY,
+        opening: x(
+            "你好，我刚下的单地址填错了，想改一下收货地址。",
+            "您好，可以的。请您提供一下订单号，再告诉我新的收货地址。",
+        ),
+        middle: &[
+            x("订单号尾号是三三七。", "好的，已查到您的订单，目前还没有发货，可以修改地址。"),
+            x("新地址是滨江路一百二十号三号楼。", "好的，已为您把收货地址改为滨江路一百二十号三号楼。"),
+            x("收件人电话也要改一下。", "可以的，请告诉我新的收件人电话，我帮您一起更新。"),
+            x("改了地址会不会晚到？", "同城修改地址不影响配送时效，预计后天送达。"),
+            x("要是已经发货了还能改吗？", "如果已经发货，我们可以联系快递拦截改派，可能会晚一天送达。"),
+        ],
+        closing: x("好的，那就麻烦你了。", "不客气，修改结果会短信通知您，祝您生活愉快！"),
+    },
+    Persona {
+        scenario: "silent customer",
+        escalates: false,
+        profile: &SILENT,
+        opening: x("喂……我想问一下我的会员。", "您好，请问您想了解会员的哪方面呢？比如有效期、权益还是续费？"),
+        middle: &[
+            x("就是……什么时候到期。", "您的会员将在下个月十五号到期，到期前会短信提醒您。"),
+            x("自动续费……能关吗？", "可以的，已为您关闭自动续费，到期后不会再扣费。"),
+            x("那个……积分呢？", "您目前有一千二百积分，可以在会员中心兑换礼品。"),
+        ],
+        closing: x("哦……那没事了。", "好的，如有需要欢迎随时联系我们，再见！"),
+    },
+    Persona {
+        scenario: "one-word answerer",
+        escalates: false,
+        profile: &ONE_WORD,
+        opening: x("我的快递显示签收了但我没收到。", "您好，很抱歉。请问是今天显示签收的吗？"),
+        middle: &[
+            x("今天中午显示的。", "好的，请问您方便看一下门口或者快递柜吗？"),
+            x("都看过了没有。", "明白了，我已为您联系快递员核实，半小时内给您回电。"),
+            x("那我等电话。", "好的，如果核实后确实丢件，我们会为您补发或退款。"),
+        ],
+        closing: x("行吧，就这样。", "好的，给您带来不便非常抱歉，再见！"),
+    },
+    Persona {
+        scenario: "noisy far-field caller",
+        escalates: false,
+        profile: &FAR_FIELD,
+        opening: x(
+            "喂？我在车上，想改一下明天的维修预约时间。",
+            "您好，可以的。请您提供一下订单号，我帮您调整预约时间。",
+        ),
+        middle: &[
+            x("订单号是二零二四一二零三五五。", "好的，已查到您明天上午十点的维修预约。"),
+            x("能不能改到后天下午？", "可以的，后天下午两点到四点有空档，为您改到这个时间段可以吗？"),
+            x("可以，两点到四点。", "好的，已为您改到后天下午两点到四点，师傅上门前会电话联系您。"),
+            x("你说什么？这边信号不好。", "我再说一遍：预约已改到后天下午两点到四点。"),
+            x("师傅上门要收费吗？", "保修期内上门和维修都是免费的。"),
+        ],
+        closing: x("好，知道了，谢谢。", "不客气，祝您一路平安，再见！"),
+    },
 ];
 
 const EN: &[Persona] = &[
     Persona {
         scenario: "order delivery",
         escalates: false,
+        profile: &ORDINARY,
         opening: x(
             "Hi, my order was supposed to arrive yesterday and it's still not here.",
             "I'm sorry about the delay. Could you give me your order number so I can look into it?",
@@ -236,6 +425,7 @@ const EN: &[Persona] = &[
     Persona {
         scenario: "refund",
         escalates: false,
+        profile: &ORDINARY,
         opening: x(
             "I'd like to return the headphones I bought last week, the left side crackles.",
             "I'm sorry to hear that. Did you buy them from our online store?",
@@ -270,6 +460,7 @@ const EN: &[Persona] = &[
     Persona {
         scenario: "billing dispute",
         escalates: false,
+        profile: &ORDINARY,
         opening: x(
             "Why is my bill 80 dollars higher this month?",
             "Let me pull up your billing details. One moment, please.",
@@ -301,6 +492,7 @@ const EN: &[Persona] = &[
     Persona {
         scenario: "password reset",
         escalates: false,
+        profile: &ORDINARY,
         opening: x(
             "I can't log in to my account, it keeps saying my password is wrong.",
             "I can help with that. Is the phone number on your account still active?",
@@ -329,6 +521,7 @@ const EN: &[Persona] = &[
     Persona {
         scenario: "complaint escalating to a human",
         escalates: true,
+        profile: &ORDINARY,
         opening: x(
             "This is the third time I'm calling and nothing has been fixed!",
             "I'm very sorry for the trouble. Please tell me what's going on and I'll follow up personally.",
@@ -360,5 +553,87 @@ const EN: &[Persona] = &[
             ),
         ],
         closing: x("Fine, I'll wait for the manager's call.", "Thank you, and again, I'm sorry for the inconvenience."),
+    },
+    Persona {
+        scenario: "address change",
+        escalates: false,
+        profile: &ORDINARY,
+        opening: x(
+            "Hi, I put the wrong shipping address on my order and need to change it.",
+            "No problem. Could you give me your order number and the new address?",
+        ),
+        middle: &[
+            x(
+                "The order number ends in 337.",
+                "Thanks, I found it. It hasn't shipped yet, so the address can still be changed.",
+            ),
+            x(
+                "The new address is 120 Riverside Avenue, apartment 3.",
+                "Done. Your order will now go to 120 Riverside Avenue, apartment 3.",
+            ),
+            x(
+                "The phone number should change too.",
+                "Sure, please tell me the new phone number and I'll update it as well.",
+            ),
+            x("Will this delay the delivery?", "No. A local address change keeps the same delivery date."),
+            x("What if it had already shipped?", "Then we'd ask the courier to reroute it, which can add a day."),
+        ],
+        closing: x("Great, thank you.", "You're welcome. You'll get a text confirming the change. Goodbye!"),
+    },
+    Persona {
+        scenario: "silent customer",
+        escalates: false,
+        profile: &SILENT,
+        opening: x(
+            "Hello... I have a question about my membership.",
+            "Of course. Would you like to know about the expiry date, benefits, or renewal?",
+        ),
+        middle: &[
+            x("Um... when does it expire?", "Your membership expires on the 15th of next month."),
+            x("Can I turn off auto renewal?", "Yes. I've turned off auto renewal, so you won't be charged again."),
+            x("And my points?", "You have 1,200 points, which you can redeem in the member center."),
+        ],
+        closing: x("Oh... okay, never mind.", "Alright. Feel free to call us anytime. Goodbye!"),
+    },
+    Persona {
+        scenario: "one-word answerer",
+        escalates: false,
+        profile: &ONE_WORD,
+        opening: x(
+            "My package says delivered but I don't have it.",
+            "I'm sorry about that. Did it show as delivered today?",
+        ),
+        middle: &[
+            x("Today at noon.", "Thanks. Could you check your porch or parcel locker?"),
+            x(
+                "Already checked, nothing.",
+                "Understood. I've asked the courier to check and call you within 30 minutes.",
+            ),
+            x("I'll wait then.", "If the package is lost, we'll resend it or refund you."),
+        ],
+        closing: x("Fine, that's all.", "Sorry for the trouble. Goodbye!"),
+    },
+    Persona {
+        scenario: "noisy far-field caller",
+        escalates: false,
+        profile: &FAR_FIELD,
+        opening: x(
+            "Hello? I'm driving, I need to move tomorrow's repair appointment.",
+            "Sure. Could you give me your order number so I can reschedule it?",
+        ),
+        middle: &[
+            x("It's A nine four seven two.", "Thanks. I see a repair visit tomorrow at 10 a.m."),
+            x(
+                "Can we do the day after, in the afternoon?",
+                "Yes, there's a slot from 2 to 4 p.m. the day after tomorrow. Shall I book it?",
+            ),
+            x("Yes, two to four works.", "Done. The technician will call you before arriving."),
+            x(
+                "Sorry, what? The signal is bad here.",
+                "No problem. Your appointment is now the day after tomorrow, from 2 to 4 p.m.",
+            ),
+            x("Is the visit free?", "Yes. Visits and repairs are free while you're under warranty."),
+        ],
+        closing: x("Okay, got it, thanks.", "You're welcome. Drive safely, goodbye!"),
     },
 ];

@@ -140,6 +140,8 @@ pub(crate) struct Runner {
     reuse_round: Option<String>,
     /// The pause before the next line is over.
     paused: bool,
+    /// A silent customer has kept quiet after the last line.
+    lingered: bool,
     customer_present: bool,
     robot_in_room: bool,
     idle_deadline: u64,
@@ -171,6 +173,7 @@ impl Runner {
             barge_in_from: None,
             reuse_round: None,
             paused: false,
+            lingered: false,
             customer_present: true,
             robot_in_room: false,
             idle_deadline: u64::MAX,
@@ -383,7 +386,10 @@ impl Runner {
             }
             return Ok(Segment::empty(Kind::Pause, now + line.pause_before));
         }
-        // The script is over: the customer says goodbye and hangs up.
+        // The script is over: the customer (after a silence, if they linger) hangs up.
+        if self.script.lingers > 0 && !std::mem::replace(&mut self.lingered, true) {
+            return Ok(Segment::empty(Kind::Pause, now + self.script.lingers));
+        }
         self.customer_leaves(now);
         Ok(Segment::empty(Kind::Idle, self.idle_deadline))
     }

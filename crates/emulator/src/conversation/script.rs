@@ -2,10 +2,15 @@
 //! random draw the call needs (latencies, one-word answers, errors, interruptions) — all
 //! made up front from the seed, so a seed plays the same call whatever commands arrive.
 //!
-//! Rates: a customer turn is followed by a one-word answer before the next sentence 12 %
-//! of the time; a reply fails 4 % of the time (ASR 25 %, LLM 50 %, TTS 25 % of failures);
-//! otherwise 9 % of replies that have a next sentence are interrupted by it (about 8 % of
-//! all turns). A non-escalating call asks for a human before its closing 20 % of the time.
+//! Rates (an ordinary caller; `personas::Profile` sets the others): a customer turn is
+//! followed by a one-word answer before the next sentence 12 % of the time; a reply fails
+//! 4 % of the time (ASR 25 %, LLM 50 %, TTS 25 % of failures); otherwise 9 % of replies
+//! that have a next sentence are interrupted by it (about 8 % of all turns). A
+//! non-escalating call asks for a human before its closing 20 % of the time.
+//!
+//! Branches: when the robot's reply asks for something (an order number, an address) that
+//! the customer's remaining sentences do not give, the customer gives it next; when the
+//! robot fails to answer (a pipeline error), the customer says it again or complains.
 //!
 //! What deliberately does not live here: playing the script (see `runner`).
 
@@ -13,7 +18,7 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
-use super::personas::{self, Exchange, Persona};
+use super::personas::{self, Exchange, Persona, Profile};
 use super::timing::{self, AsrTiming, LlmTiming, StartTiming, TtsTiming};
 use super::Language;
 
@@ -23,6 +28,9 @@ pub(crate) struct Script {
     pub scenario: &'static str,
     pub start: StartTiming,
     pub lines: Vec<Line>,
+    /// Silence the customer keeps after the robot's last reply before hanging up (a
+    /// silent caller; 0 for everyone else).
+    pub lingers: u64,
 }
 
 #[cfg(test)]
@@ -44,6 +52,8 @@ pub(crate) struct Line {
     /// welcome line for the first line).
     pub pause_before: u64,
     pub asr: AsrTiming,
+    /// A far-field caller: interim results mishear words.
+    pub garbled: bool,
     pub kind: LineKind,
 }
 
@@ -101,49 +111,111 @@ pub(crate) fn plan(language: Language, seed: u64) -> Script {
     let mut rng = StdRng::seed_from_u64(seed);
     let all = personas::of(language);
     let persona = all[rng.random_range(0..all.len())];
+    let profile = persona.profile;
     let start = timing::start(&mut rng);
-    let exchanges = choose_exchanges(&persona, language, &mut rng);
+    let exchanges = with_branches(language, &choose_exchanges(&persona, language, &mut rng));
+    let pause_factor = between(&mut rng, profile.pause_factor);
+    let think = |rng: &mut StdRng| (timing::think_pause(rng) as f64 * pause_factor) as u64;
 
     let mut lines = Vec::new();
     for (index, exchange) in exchanges.iter().enumerate() {
-        let mut pause = if index == 0 { start.first_line } else { timing::think_pause(&mut rng) };
-        if index > 0 && rng.random_bool(0.12) {
-            let words = personas::one_words(language);
-            let word = words[rng.random_range(0..words.len())];
-            let asr = timing::asr(&mut rng, language, word);
-            lines.push(Line { text: word.to_owned(), pause_before: pause, asr, kind: LineKind::OneWord });
-            pause = timing::after_one_word(&mut rng);
+        let mut pause = if index == 0 { start.first_line } else { think(&mut rng) };
+        if index > 0 && rng.random_bool(profile.one_word) {
+            for _ in 0..rng.random_range(1..=profile.one_words_max.max(1)) {
+                let words = personas::one_words(language);
+                let word = words[rng.random_range(0..words.len())];
+                let asr = customer_asr(&mut rng, language, profile, word);
+                let kind = LineKind::OneWord;
+                lines.push(Line { text: word.to_owned(), pause_before: pause, asr, garbled: profile.garbled, kind });
+                pause = timing::after_one_word(&mut rng);
+            }
         }
-        let asr = timing::asr(&mut rng, language, exchange.customer);
-        let reply = Reply {
-            text: exchange.robot.to_owned(),
-            llm: timing::llm(&mut rng, language),
-            tts: timing::tts(&mut rng, language),
-            discontinuity: timing::discontinuity(&mut rng),
-            failure: None,
-            barge_in: None,
-        };
-        let kind = LineKind::Sentence(Box::new(reply));
-        lines.push(Line { text: exchange.customer.to_owned(), pause_before: pause, asr, kind });
+        let failure = draw_failure(&mut rng, profile);
+        let failed = failure.is_some();
+        lines.push(sentence(&mut rng, language, profile, exchange.customer.to_owned(), exchange.robot, pause, failure));
+        if failed {
+            // The robot did not answer: the customer says it again, or complains.
+            let text = personas::after_failure(language, rng.random_range(0..3), exchange.customer);
+            let pause = think(&mut rng);
+            let failure = draw_failure(&mut rng, profile);
+            lines.push(sentence(&mut rng, language, profile, text, exchange.robot, pause, failure));
+        }
     }
 
     for index in 0..lines.len() {
         let next_is_sentence = lines.get(index + 1).is_some_and(|next| matches!(next.kind, LineKind::Sentence(_)));
         if let LineKind::Sentence(reply) = &mut lines[index].kind {
-            if rng.random_bool(0.04) {
-                reply.failure = Some(failure(&mut rng));
-            } else if next_is_sentence && rng.random_bool(0.09) {
+            if reply.failure.is_none() && next_is_sentence && rng.random_bool(0.09) {
                 reply.barge_in = Some(rng.random_range(0.25..0.7));
             }
         }
     }
-    Script { scenario: persona.scenario, start, lines }
+    let (lo, hi) = profile.lingers;
+    let lingers = if hi > lo { rng.random_range(lo..=hi) } else { lo };
+    Script { scenario: persona.scenario, start, lines, lingers }
 }
 
-/// Opening, an ordered subset of the middle, closing: 4–10 sentences in all. An escalating
-/// persona keeps at least one of its "human / complaint" lines.
+/// A draw from `[lo, hi)`, or `lo` when the range is empty.
+fn between(rng: &mut StdRng, (lo, hi): (f64, f64)) -> f64 {
+    if hi > lo {
+        rng.random_range(lo..hi)
+    } else {
+        lo
+    }
+}
+
+/// The customer's ASR leg, slowed down for a far-field caller.
+fn customer_asr(rng: &mut StdRng, language: Language, profile: &Profile, text: &str) -> AsrTiming {
+    let mut asr = timing::asr(rng, language, text);
+    let (lo, hi) = profile.asr_extra;
+    if hi > 0 {
+        asr.recognition += rng.random_range(lo..=hi.max(lo));
+    }
+    asr
+}
+
+/// A customer sentence and the robot's reply to it.
+fn sentence(
+    rng: &mut StdRng,
+    language: Language,
+    profile: &Profile,
+    text: String,
+    robot: &str,
+    pause_before: u64,
+    failure: Option<Failure>,
+) -> Line {
+    let asr = customer_asr(rng, language, profile, &text);
+    let reply = Reply {
+        text: robot.to_owned(),
+        llm: timing::llm(rng, language),
+        tts: timing::tts(rng, language),
+        discontinuity: timing::discontinuity(rng),
+        failure,
+        barge_in: None,
+    };
+    Line { text, pause_before, asr, garbled: profile.garbled, kind: LineKind::Sentence(Box::new(reply)) }
+}
+
+/// Whether this sentence's pipeline fails: ASR more often for a far-field caller, any
+/// stage 4 % of the time.
+fn draw_failure(rng: &mut StdRng, profile: &Profile) -> Option<Failure> {
+    if rng.random_bool(profile.asr_failure) {
+        let code = [30100, 30102][rng.random_range(0..2)];
+        Some(failure_of(rng, Stage::Asr, code))
+    } else if rng.random_bool(0.04) {
+        Some(failure(rng))
+    } else {
+        None
+    }
+}
+
+/// Opening, an ordered subset of the middle, closing: as many sentences as the persona's
+/// profile asks (4–10 for an ordinary caller). An escalating persona keeps at least one of
+/// its "human / complaint" lines; a silent caller often hangs up without a closing.
 fn choose_exchanges(persona: &Persona, language: Language, rng: &mut StdRng) -> Vec<Exchange> {
-    let total = rng.random_range(4..=(persona.middle.len() + 2).min(10));
+    let profile = persona.profile;
+    let most = (persona.middle.len() + 2).min(profile.sentences.1);
+    let total = rng.random_range(profile.sentences.0.clamp(2, most)..=most);
     let wanted = total - 2;
     let (mut must, mut rest): (Vec<usize>, Vec<usize>) = (0..persona.middle.len())
         .partition(|&index| persona.escalates && personas::asks_for_human(language, persona.middle[index].customer));
@@ -156,16 +228,47 @@ fn choose_exchanges(persona: &Persona, language: Language, rng: &mut StdRng) -> 
     let mut exchanges = vec![persona.opening];
     exchanges.extend(picked.into_iter().map(|index| persona.middle[index]));
     exchanges.push(persona.closing);
-    if !persona.escalates && rng.random_bool(0.2) {
+    if !persona.escalates && rng.random_bool(profile.asks_for_human) {
         let human = personas::human_request(language);
         let before_closing = exchanges.len() - 1;
-        if exchanges.len() >= 10 {
+        if exchanges.len() >= profile.sentences.1 {
             exchanges[before_closing - 1] = human;
         } else {
             exchanges.insert(before_closing, human);
         }
     }
+    if rng.random_bool(profile.skips_closing) {
+        exchanges.pop();
+    }
     exchanges
+}
+
+/// Branches on what the robot says (`personas::branches`): when a reply asks for something
+/// none of the customer's remaining sentences gives, the customer gives it next.
+fn with_branches(language: Language, exchanges: &[Exchange]) -> Vec<Exchange> {
+    let branches = personas::branches(language);
+    let mut taken = vec![false; branches.len()];
+    let mut out = Vec::with_capacity(exchanges.len() + branches.len());
+    for (index, exchange) in exchanges.iter().enumerate() {
+        out.push(*exchange);
+        let rest = &exchanges[index + 1..];
+        if rest.is_empty() {
+            continue;
+        }
+        let robot = exchange.robot.to_lowercase();
+        for (branch, taken) in branches.iter().zip(&mut taken) {
+            let asks = branch.robot_asks.iter().any(|words| robot.contains(&words.to_lowercase()));
+            let answered = rest.iter().any(|later| {
+                let customer = later.customer.to_lowercase();
+                branch.answered_by.iter().any(|words| customer.contains(&words.to_lowercase()))
+            });
+            if asks && !answered && !*taken {
+                *taken = true;
+                out.push(branch.answer);
+            }
+        }
+    }
+    out
 }
 
 fn failure(rng: &mut StdRng) -> Failure {
@@ -178,6 +281,11 @@ fn failure(rng: &mut StdRng) -> Failure {
         (Stage::Tts, &[30300, 30301, 30302])
     };
     let code = codes[rng.random_range(0..codes.len())];
+    failure_of(rng, stage, code)
+}
+
+/// The message of error `code` of `stage` and how long the stage took to fail.
+fn failure_of(rng: &mut StdRng, stage: Stage, code: i64) -> Failure {
     let (message, after) = match code {
         30100 => ("asr request timeout", rng.random_range(2_000..=3_000)),
         30102 => ("asr internal error: recognition engine unavailable", rng.random_range(150..=800)),

@@ -149,6 +149,27 @@ pub(crate) fn start(rng: &mut StdRng) -> StartTiming {
 /// (`InterruptSpeechDuration`, default 500 ms).
 pub(crate) const INTERRUPT_SPEECH_MS: u64 = 500;
 
+/// A far-field mishearing of an interim result: every third character (Chinese) or word
+/// (English), from the second on, replaced by what a noisy recogniser guesses. It depends
+/// only on positions, so a growing interim result stays consistent with its earlier ones.
+pub(crate) fn garble(language: Language, interim: &str) -> String {
+    const ZH_NOISE: [char; 5] = ['嗯', '那', '的', '呃', '这'];
+    const EN_NOISE: [&str; 4] = ["uh", "the", "and", "hmm"];
+    match language {
+        Language::Zh => interim
+            .chars()
+            .enumerate()
+            .map(|(index, c)| if index % 3 == 1 && !is_mark(c) { ZH_NOISE[index % ZH_NOISE.len()] } else { c })
+            .collect(),
+        Language::En => interim
+            .split_whitespace()
+            .enumerate()
+            .map(|(index, word)| if index % 3 == 1 { EN_NOISE[index % EN_NOISE.len()] } else { word })
+            .collect::<Vec<_>>()
+            .join(" "),
+    }
+}
+
 /// What ASR hears grow: characters for Chinese, words for English.
 pub(crate) fn speech_units(language: Language, text: &str) -> Vec<String> {
     match language {

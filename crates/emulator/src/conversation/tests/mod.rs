@@ -8,6 +8,7 @@
 
 mod controls;
 mod full_call;
+mod scenarios;
 mod variety;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use super::super::personas;
 use super::super::script::{self, LineKind, Stage};
 use super::super::Language;
+use super::scenarios::ORDINARY;
 use super::*;
 
 /// What a call said, without wall-clock times: the texts, metric values and round ids.
@@ -44,8 +45,12 @@ fn scripts_vary_across_seeds_the_way_the_design_asks() {
         for seed in 0..calls {
             let script = script::plan(language, seed);
             scenarios.insert(script.scenario);
+            if !ORDINARY.contains(&script.scenario) {
+                continue;
+            }
             let count = script.sentences().count();
-            assert!((4..=10).contains(&count), "{language:?}/{seed}: 4–10 turns, got {count}");
+            // 4–10 chosen, plus the branches' answers and repeats after failures.
+            assert!((4..=16).contains(&count), "{language:?}/{seed}: 4–16 turns, got {count}");
             assert!(
                 matches!(script.lines.last().map(|l| &l.kind), Some(LineKind::Sentence(_))),
                 "{language:?}/{seed}: a call never ends on a one-word answer"
@@ -59,14 +64,16 @@ fn scripts_vary_across_seeds_the_way_the_design_asks() {
             }
         }
         let failures: usize = (0..calls)
-            .map(|seed| script::plan(language, seed).sentences().filter(|(_, r)| r.failure.is_some()).count())
+            .map(|seed| script::plan(language, seed))
+            .filter(|script| ORDINARY.contains(&script.scenario))
+            .map(|script| script.sentences().filter(|(_, r)| r.failure.is_some()).count())
             .sum();
         let share = |n: usize| n as f64 / sentences as f64;
-        assert_eq!(scenarios.len(), 5, "{language:?}: every persona gets played: {scenarios:?}");
+        assert_eq!(scenarios.len(), 9, "{language:?}: every persona gets played: {scenarios:?}");
         assert!((0.05..0.11).contains(&share(barge_ins)), "{language:?}: ~8 % interrupted, got {}", share(barge_ins));
         assert!((0.02..0.07).contains(&share(failures)), "{language:?}: ~4 % failed, got {}", share(failures));
         assert!((0.05..0.2).contains(&share(one_words)), "{language:?}: one-word answers, got {}", share(one_words));
-        assert!(humans as f64 / calls as f64 > 0.25, "{language:?}: calls asking for a human: {humans}/{calls}");
+        assert!(humans as f64 / calls as f64 > 0.15, "{language:?}: calls asking for a human: {humans}/{calls}");
         let all: BTreeSet<i64> = [30100, 30102, 30200, 30201, 30202, 30300, 30301, 30302].into();
         assert_eq!(codes, all, "{language:?}: every documented error code shows up");
     }
