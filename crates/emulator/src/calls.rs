@@ -59,6 +59,8 @@ impl Calls {
             welcome_message: text(agent, "WelcomeMessage"),
             language,
             interrupt_mode: number(agent, "InterruptMode").unwrap_or(0),
+            interrupt_speech_ms: number(agent, "InterruptSpeechDuration")
+                .unwrap_or(conversation::DEFAULT_INTERRUPT_SPEECH_MS),
             max_idle_secs: number(agent, "MaxIdleTime").unwrap_or(60),
             subtitle_mode: number(agent, "SubtitleMode").unwrap_or(0),
         };
@@ -101,6 +103,9 @@ pub(crate) fn control_of(params: &Value) -> Option<Control> {
                 text: text(push, "Text"),
                 interrupt: flag(push, "Interrupt"),
                 stop_after_play: flag(push, "StopAfterPlay"),
+                drop_mode: push.get("DropMode").and_then(Value::as_u64).unwrap_or(0),
+                priority: push.get("Priority").and_then(Value::as_u64).unwrap_or(0),
+                add_history: flag(push, "AddHistory"),
             })
         }
         "InvokeLLM" => {

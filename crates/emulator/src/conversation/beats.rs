@@ -7,7 +7,7 @@
 use domain::event::{MetricName, RobotState};
 
 use super::script::{Failure, Line, LineKind, Script, Stage};
-use super::timing::{self, LlmTiming, TtsTiming, INTERRUPT_SPEECH_MS};
+use super::timing::{self, LlmTiming, TtsTiming};
 use super::wire::{Out, Who};
 use super::Language;
 
@@ -16,6 +16,10 @@ pub(crate) enum Act {
     Out(Out),
     /// The customer has been talking over the robot for `InterruptSpeechDuration`.
     BargeIn,
+    /// The customer made a brief sound ("嗯", "uh-huh") of `ms` over the robot, ending now.
+    OverTalk {
+        ms: u64,
+    },
     /// The segment is over.
     End,
 }
@@ -43,6 +47,8 @@ pub(crate) struct RobotPlan {
     pub discontinuity: Option<u64>,
     pub failure: Option<Failure>,
     pub barge_in: Option<f64>,
+    /// A brief sound the customer makes over the robot: (fraction of playback, ms).
+    pub over_talk: Option<(f64, u64)>,
     /// Send 10001 state 2 first (an `InvokeLLM` reply; a scripted reply's thinking state
     /// comes with the customer's final sentence).
     pub thinking: bool,
@@ -158,12 +164,15 @@ fn interim(language: Language, line: &Line, fraction: f64) -> String {
 
 /// The robot thinks (when there is an LLM leg) and speaks `plan.text` from `now`.
 /// Returns the beats and when the robot is done.
+/// `interrupt_ms` is `InterruptSpeechDuration`: a barge-in is due that long after the
+/// customer starts talking over the robot.
 pub(crate) fn robot(
     language: Language,
     subtitle_mode: u64,
     plan: &RobotPlan,
     round: &str,
     now: u64,
+    interrupt_ms: u64,
 ) -> (Vec<Beat>, u64) {
     let mut beats = Vec::new();
     if plan.thinking {
@@ -247,9 +256,15 @@ pub(crate) fn robot(
     beats.push(state(end, round, RobotState::Finished));
     beats.push(state(end, round, RobotState::Listening));
     if let Some(fraction) = plan.barge_in {
-        let at = (speak + ((end - speak) as f64 * fraction) as u64).max(speak + INTERRUPT_SPEECH_MS);
+        let at = (speak + ((end - speak) as f64 * fraction) as u64).max(speak + interrupt_ms);
         if at < end {
             beats.push(Beat { at, act: Act::BargeIn });
+        }
+    }
+    if let Some((fraction, ms)) = plan.over_talk {
+        let at = speak + ((end - speak) as f64 * fraction) as u64 + ms;
+        if at < end {
+            beats.push(Beat { at, act: Act::OverTalk { ms } });
         }
     }
     (beats, end)

@@ -40,10 +40,22 @@
 //!   address) their remaining lines do not give, the customer gives it next; after a round
 //!   that failed (no reply) the customer says it again or complains, once.
 //! - `PushText`/`InvokeLlm` with `interrupt` cut what the robot is thinking or saying
-//!   (state 4 + `interruption` on that round) and are spoken at once (right after the customer's sentence, if the
-//!   customer is speaking); without it they are queued until the current turn ends (like
-//!   `DropMode` 1). Each is a round of its own; pushed text and the welcome line report no
-//!   metrics, an `InvokeLlm` reply reports the LLM and TTS ones.
+//!   (state 4 + `interruption` on that round) and are spoken at once (right after the
+//!   customer's sentence, if the customer is speaking). Without it, a push with `DropMode`
+//!   0 (the default) is dropped while an interaction is in progress (a customer sentence,
+//!   the robot thinking or speaking, or a reply owed) and said at once otherwise;
+//!   `DropMode` 1 and a non-interrupting `InvokeLlm` are queued until the current turn
+//!   ends. Whenever the robot is interrupted (by a command or by the customer) that queue
+//!   is cleared. A push with `Priority` 1 cannot be interrupted, and while it plays every
+//!   other push and invoke (`Priority` 1 or not) is ignored. `AddHistory` is accepted and
+//!   has no effect: the scripted robot keeps no LLM context. Each is a round of its own;
+//!   pushed text and the welcome line report no metrics, an `InvokeLlm` reply reports the
+//!   LLM and TTS ones.
+//! - The customer interrupts the robot (`InterruptMode` 0) only by talking over it for
+//!   `InterruptSpeechDuration` (`CallSpec::interrupt_speech_ms`, default 500 ms): a planned
+//!   barge-in whose sentence is shorter than that does not interrupt (the customer then
+//!   waits for the robot), nor does the brief "嗯"/"uh-huh" some scripts make over a reply
+//!   (150–400 ms, and with no emission of its own).
 //! - 10000 `start_time`/`end_time` are `HH:MM:SS` offsets from the call's start in emulated
 //!   time; 10001 `timestamp` is Unix seconds (the doc's example); 903 `StartTimeMs`/
 //!   `EndTimeMs` are wall-clock Unix ms.
@@ -88,6 +100,9 @@ impl Language {
     }
 }
 
+/// TRTC's default `InterruptSpeechDuration` (ms).
+pub const DEFAULT_INTERRUPT_SPEECH_MS: u64 = 500;
+
 /// What a started AI conversation task looks like to the conversation engine.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallSpec {
@@ -104,6 +119,9 @@ pub struct CallSpec {
     pub language: Language,
     /// `AgentConfig.InterruptMode`: 0 the server interrupts on customer speech, 1 never.
     pub interrupt_mode: u64,
+    /// `AgentConfig.InterruptSpeechDuration`: ms of continuous customer speech over the
+    /// robot before the server interrupts it (with `InterruptMode` 0; TRTC's default 500).
+    pub interrupt_speech_ms: u64,
     /// `AgentConfig.MaxIdleTime` in seconds (TRTC's default is 60).
     pub max_idle_secs: u64,
     /// `AgentConfig.SubtitleMode`: 0 cumulative robot subtitles, 1 sentence-level incremental.
@@ -129,9 +147,12 @@ impl Speed {
 /// A command for a running call (from the Cloud API's Control/Update/Stop actions).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Control {
-    /// `ServerPushText`: the robot says `text` — at once if `interrupt`, else after the
-    /// current turn; with `stop_after_play` the task stops (902, LeaveCode 0) after it.
-    PushText { text: String, interrupt: bool, stop_after_play: bool },
+    /// `ServerPushText`: the robot says `text` — at once if `interrupt`; else, while an
+    /// interaction is in progress, `drop_mode` 0 drops it and 1 queues it until the turn
+    /// ends. With `stop_after_play` the task stops (902, LeaveCode 0) after it; `priority`
+    /// 1 makes the line uninterruptible (other pushes and invokes are ignored while it
+    /// plays); `add_history` has no effect (the scripted robot has no LLM context).
+    PushText { text: String, interrupt: bool, stop_after_play: bool, drop_mode: u64, priority: u64, add_history: bool },
     /// `InvokeLLM`: the robot replies to `content` (scripted: acknowledges and follows it).
     InvokeLlm { content: String, interrupt: bool },
     /// `UpdateAIConversation`: changes what happens from now on.

@@ -17,7 +17,7 @@ use tokio::time::Instant;
 
 use super::beats::{self, Act, Beat, RobotPlan};
 use super::script::{LineKind, Script};
-use super::timing::{self, INTERRUPT_SPEECH_MS};
+use super::timing;
 use super::wire::{Out, Who, Wire};
 use super::{personas, CallOutcome, CallSpec, Control};
 use crate::outputs::Outputs;
@@ -57,6 +57,8 @@ struct Segment {
     round: Option<String>,
     /// The robot is thinking or speaking: an interrupting command cuts this segment.
     robot_busy: bool,
+    /// A `Priority` 1 pushed line: nothing interrupts it, other commands are ignored.
+    uninterruptible: bool,
     beats: VecDeque<Beat>,
 }
 
@@ -66,7 +68,7 @@ impl Segment {
         beats.sort_by_key(|beat| beat.at);
         let end = beats.last().map_or(end, |last| last.at.max(end));
         beats.push(Beat { at: end, act: Act::End });
-        Segment { kind, round, robot_busy, beats: beats.into() }
+        Segment { kind, round, robot_busy, uninterruptible: false, beats: beats.into() }
     }
 
     fn empty(kind: Kind, end: u64) -> Segment {
@@ -77,7 +79,7 @@ impl Segment {
 /// Something a command asked the robot to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Work {
-    Say { text: String, stop_after: bool },
+    Say { text: String, stop_after: bool, priority: bool },
     Invoke { content: String },
 }
 
@@ -220,6 +222,7 @@ impl Runner {
             match beat.act {
                 Act::Out(out) => self.emit(&out),
                 Act::BargeIn => self.barge_in(beat.at),
+                Act::OverTalk { ms } => self.over_talk(beat.at, ms),
                 Act::End => {
                     if let Some(outcome) = self.advance(beat.at) {
                         return Some(outcome);
@@ -265,16 +268,30 @@ impl Runner {
                 self.customer_leaves(now);
             }
             Control::CustomerLeft => {}
-            Control::PushText { text, interrupt, stop_after_play } => {
+            // A priority line is playing: every other push and invoke is ignored.
+            Control::PushText { .. } | Control::InvokeLlm { .. } if self.segment.uninterruptible => {}
+            // `add_history` would append the line to the LLM context; scripted replies have none.
+            Control::PushText { text, interrupt, stop_after_play, drop_mode, priority, add_history: _ } => {
                 if text.trim().is_empty() {
                     // Nothing to say; "stop after playing nothing" stops now.
                     return stop_after_play.then(|| self.finish(0));
                 }
-                self.take_work(now, Work::Say { text, stop_after: stop_after_play }, interrupt);
+                let work = Work::Say { text, stop_after: stop_after_play, priority: priority == 1 };
+                if interrupt || drop_mode == 1 || !self.in_interaction() {
+                    self.take_work(now, work, interrupt);
+                }
             }
             Control::InvokeLlm { content, interrupt } => self.take_work(now, Work::Invoke { content }, interrupt),
         }
         None
+    }
+
+    /// A customer turn or robot speech is in progress (`DropMode` 0 drops pushes then).
+    fn in_interaction(&self) -> bool {
+        self.segment.robot_busy
+            || self.pending_reply.is_some()
+            || self.barge_in_from.is_some()
+            || matches!(self.segment.kind, Kind::Ask { .. } | Kind::Reply | Kind::RobotLine { .. })
     }
 
     fn take_work(&mut self, now: u64, work: Work, interrupt: bool) {
@@ -298,8 +315,10 @@ impl Runner {
         self.segment = Segment::empty(Kind::Cancelled, at);
     }
 
-    /// Cuts the robot off: 10001 state 4 and the `interruption` metric for its round.
+    /// Cuts the robot off: 10001 state 4 and the `interruption` metric for its round; the
+    /// queue of pushed lines and invokes waiting for the turn to end is cleared.
     fn interrupt_robot(&mut self, at: u64) {
+        self.queued.clear();
         if let Some(round) = self.segment.round.clone() {
             self.emit(&Out::State { round: round.clone(), state: RobotState::Interrupted });
             self.emit(&Out::Metric { round, metric: MetricName::Interruption, value: 1 });
@@ -307,11 +326,23 @@ impl Runner {
         self.cancel(at);
     }
 
+    /// The customer's next line has been going on over the robot for
+    /// `InterruptSpeechDuration`: the robot is cut off — unless the line is shorter than
+    /// that, in which case the customer stops and waits for the robot.
     fn barge_in(&mut self, at: u64) {
-        let next_is_there = self.next_line < self.script.lines.len();
-        if self.interrupt_mode == 0 && self.customer_present && next_is_there {
+        let threshold = self.spec.interrupt_speech_ms;
+        let long_enough = self.script.lines.get(self.next_line).is_some_and(|line| line.asr.speech >= threshold);
+        if self.interrupt_mode == 0 && self.customer_present && long_enough && !self.segment.uninterruptible {
             self.interrupt_robot(at);
-            self.barge_in_from = Some(at.saturating_sub(INTERRUPT_SPEECH_MS));
+            self.barge_in_from = Some(at.saturating_sub(threshold));
+        }
+    }
+
+    /// A brief sound over the robot interrupts only if it lasted `InterruptSpeechDuration`.
+    fn over_talk(&mut self, at: u64, ms: u64) {
+        let long_enough = ms >= self.spec.interrupt_speech_ms;
+        if self.interrupt_mode == 0 && self.customer_present && long_enough && !self.segment.uninterruptible {
+            self.interrupt_robot(at);
         }
     }
 
@@ -365,7 +396,7 @@ impl Runner {
         }
         if std::mem::take(&mut self.welcome_pending) {
             if let Some(text) = self.welcome.clone().filter(|text| !text.trim().is_empty()) {
-                return Ok(self.robot_work(now, Work::Say { text, stop_after: false }));
+                return Ok(self.robot_work(now, Work::Say { text, stop_after: false, priority: false }));
             }
         }
         if let Some((round, line)) = self.pending_reply.take() {
@@ -430,10 +461,18 @@ impl Runner {
             discontinuity: Some(reply.discontinuity),
             failure: reply.failure.clone(),
             barge_in: reply.barge_in.filter(|_| !is_last),
+            over_talk: reply.over_talk,
             thinking: false,
             metrics: true,
         };
-        let (beats, end) = beats::robot(self.spec.language, self.spec.subtitle_mode, &plan, &round, now);
+        let (beats, end) = beats::robot(
+            self.spec.language,
+            self.spec.subtitle_mode,
+            &plan,
+            &round,
+            now,
+            self.spec.interrupt_speech_ms,
+        );
         Segment::new(Kind::Reply, Some(round), true, beats, end)
     }
 
@@ -443,20 +482,25 @@ impl Runner {
         let language = self.spec.language;
         let round = self.new_round();
         let tts = timing::tts(&mut self.rngs.controls, language);
+        let mut uninterruptible = false;
         let (plan, kind) = match work {
-            Work::Say { text, stop_after } => (
-                RobotPlan {
-                    text,
-                    llm: None,
-                    tts,
-                    discontinuity: None,
-                    failure: None,
-                    barge_in: None,
-                    thinking: false,
-                    metrics: false,
-                },
-                Kind::RobotLine { stop_after },
-            ),
+            Work::Say { text, stop_after, priority } => {
+                uninterruptible = priority;
+                (
+                    RobotPlan {
+                        text,
+                        llm: None,
+                        tts,
+                        discontinuity: None,
+                        failure: None,
+                        barge_in: None,
+                        over_talk: None,
+                        thinking: false,
+                        metrics: false,
+                    },
+                    Kind::RobotLine { stop_after },
+                )
+            }
             Work::Invoke { content } => (
                 RobotPlan {
                     text: personas::acknowledge(language, &content),
@@ -465,13 +509,17 @@ impl Runner {
                     discontinuity: Some(timing::discontinuity(&mut self.rngs.controls)),
                     failure: None,
                     barge_in: None,
+                    over_talk: None,
                     thinking: true,
                     metrics: true,
                 },
                 Kind::Reply,
             ),
         };
-        let (beats, end) = beats::robot(language, self.spec.subtitle_mode, &plan, &round, now);
-        Segment::new(kind, Some(round), true, beats, end)
+        let (beats, end) =
+            beats::robot(language, self.spec.subtitle_mode, &plan, &round, now, self.spec.interrupt_speech_ms);
+        let mut segment = Segment::new(kind, Some(round), true, beats, end);
+        segment.uninterruptible = uninterruptible;
+        segment
     }
 }

@@ -5,7 +5,8 @@
 //! Rates (an ordinary caller; `personas::Profile` sets the others): a customer turn is
 //! followed by a one-word answer before the next sentence 12 % of the time; a reply fails
 //! 4 % of the time (ASR 25 %, LLM 50 %, TTS 25 % of failures); otherwise 9 % of replies
-//! that have a next sentence are interrupted by it (about 8 % of all turns). A
+//! that have a next sentence are interrupted by it (about 8 % of all turns), and 15 % of
+//! replies get a brief "嗯"/"uh-huh" over them, too short to interrupt. A
 //! non-escalating call asks for a human before its closing 20 % of the time.
 //!
 //! Branches: when the robot's reply asks for something (an order number, an address) that
@@ -76,6 +77,9 @@ pub(crate) struct Reply {
     pub failure: Option<Failure>,
     /// The next sentence starts while the robot speaks, after this fraction of its playback.
     pub barge_in: Option<f64>,
+    /// A brief sound ("嗯", "uh-huh") the customer makes over the reply: (fraction of its
+    /// playback, ms) — shorter than `InterruptSpeechDuration`'s default, so no interruption.
+    pub over_talk: Option<(f64, u64)>,
 }
 
 /// A pipeline stage that can fail.
@@ -150,6 +154,15 @@ pub(crate) fn plan(language: Language, seed: u64) -> Script {
             }
         }
     }
+    // Over-talk draws from a generator of their own, so they shift none of the others.
+    let mut over = StdRng::seed_from_u64(seed ^ 0x0be7_7a1c_0000_0001);
+    for line in &mut lines {
+        if let LineKind::Sentence(reply) = &mut line.kind {
+            if reply.failure.is_none() && over.random_bool(0.15) {
+                reply.over_talk = Some((over.random_range(0.1..0.8), timing::over_talk(&mut over)));
+            }
+        }
+    }
     let (lo, hi) = profile.lingers;
     let lingers = if hi > lo { rng.random_range(lo..=hi) } else { lo };
     Script { scenario: persona.scenario, start, lines, lingers }
@@ -192,6 +205,7 @@ fn sentence(
         discontinuity: timing::discontinuity(rng),
         failure,
         barge_in: None,
+        over_talk: None,
     };
     Line { text, pause_before, asr, garbled: profile.garbled, kind: LineKind::Sentence(Box::new(reply)) }
 }

@@ -145,9 +145,11 @@ pub(crate) fn start(rng: &mut StdRng) -> StartTiming {
     }
 }
 
-/// How long the customer keeps talking over the robot before the server interrupts it
-/// (`InterruptSpeechDuration`, default 500 ms).
-pub(crate) const INTERRUPT_SPEECH_MS: u64 = 500;
+/// How long a brief acknowledgement ("嗯", "uh-huh") the customer makes while the robot
+/// speaks lasts: always under `InterruptSpeechDuration`'s default.
+pub(crate) fn over_talk(rng: &mut StdRng) -> u64 {
+    rng.random_range(150..=400)
+}
 
 /// A far-field mishearing of an interim result: every third character (Chinese) or word
 /// (English), from the second on, replaced by what a noisy recogniser guesses. It depends

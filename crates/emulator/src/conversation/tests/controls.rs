@@ -21,6 +21,26 @@ fn long_welcome(language: Language) -> CallSpec {
     spec
 }
 
+/// A `ServerPushText` that does not stop the call.
+fn push(text: &str, interrupt: bool, drop_mode: u64, priority: u64) -> Control {
+    Control::PushText {
+        text: text.to_owned(),
+        interrupt,
+        stop_after_play: false,
+        drop_mode,
+        priority,
+        add_history: true,
+    }
+}
+
+/// A welcome line of a few sentences: tens of ms of wall time at 200×, long enough for a
+/// command sent on its 903 to arrive while it plays.
+fn medium_welcome(language: Language) -> CallSpec {
+    let mut spec = spec(language);
+    spec.welcome_message = Some("感谢您的来电，本次通话可能会被录音以提升服务质量。".repeat(4));
+    spec
+}
+
 fn is_welcome(body: &Value) -> bool {
     event_type(body) == 903 && payload(body)["UserId"] == ROBOT
 }
@@ -56,7 +76,7 @@ async fn pushed_text_is_said_word_for_word_by_the_robot_after_the_current_turn()
     let mut live = Live::start(long_welcome(Language::Zh), WATCHED, 12);
     let welcome = live.until("the welcome line", is_welcome).await;
     let busy_round = round_of(&welcome).unwrap().to_owned();
-    live.send(Control::PushText { text: text.to_owned(), interrupt: false, stop_after_play: false });
+    live.send(push(text, false, 1, 0));
     let said = live.until("the pushed line", robot_sentence_saying(text)).await;
     let round = round_of(&said).unwrap().to_owned();
     live.until("905 of the pushed line", |b| event_type(b) == 905 && round_of(b) == Some(round.as_str())).await;
@@ -77,7 +97,14 @@ async fn an_interrupting_push_cuts_the_robot_off_and_stop_after_play_ends_the_ca
     let mut live = Live::start(long_welcome(Language::En), WATCHED, 13);
     let welcome = live.until("the welcome line", is_welcome).await;
     let cut_round = round_of(&welcome).unwrap().to_owned();
-    live.send(Control::PushText { text: text.to_owned(), interrupt: true, stop_after_play: true });
+    live.send(Control::PushText {
+        text: text.to_owned(),
+        interrupt: true,
+        stop_after_play: true,
+        drop_mode: 0,
+        priority: 0,
+        add_history: false,
+    });
     let played = live.finish().await;
     assert_eq!(played.outcome.leave_code, 0, "stop after play");
     assert_eq!(states(&played, &cut_round), [3, 4], "the line in progress is interrupted");
@@ -176,4 +203,94 @@ async fn a_call_plays_to_its_end_when_nobody_keeps_the_control_sender() {
         last = Some(body);
     }
     assert_eq!(last.map(|b| event_type(&b)), Some(902));
+}
+
+#[tokio::test]
+async fn a_push_without_interrupt_and_drop_mode_0_is_dropped_while_the_robot_speaks() {
+    let text = "这条消息应当被丢弃。";
+    let mut live = Live::start(medium_welcome(Language::Zh), WATCHED, 21);
+    let welcome = live.until("the welcome line", is_welcome).await;
+    let welcome_round = round_of(&welcome).unwrap().to_owned();
+    live.send(push(text, false, 0, 0));
+    live.until("905 of the welcome", |b| event_type(b) == 905 && round_of(b) == Some(welcome_round.as_str())).await;
+    live.until("the customer's first sentence", |b| event_type(b) == 903 && payload(b)["UserId"] == CUSTOMER).await;
+    live.send(Control::Stop);
+    let played = live.finish().await;
+    assert_eq!(states(&played, &welcome_round), [3, 5, 1], "the welcome is not cut");
+    assert!(!of_type(&played, 903).iter().any(|b| payload(b)["Text"] == text), "DropMode 0 drops the push");
+}
+
+#[tokio::test]
+async fn queued_pushes_are_cleared_when_the_robot_is_interrupted() {
+    let (queued, urgent) = ("排队的消息。", "插话的消息，请稍等。");
+    let mut live = Live::start(medium_welcome(Language::Zh), WATCHED, 22);
+    let welcome = live.until("the welcome line", is_welcome).await;
+    let welcome_round = round_of(&welcome).unwrap().to_owned();
+    live.send(push(queued, false, 1, 0));
+    live.send(push(urgent, true, 0, 0));
+    let said = live.until("the interrupting line", robot_sentence_saying(urgent)).await;
+    let round = round_of(&said).unwrap().to_owned();
+    live.until("905 of the interrupting line", |b| event_type(b) == 905 && round_of(b) == Some(round.as_str())).await;
+    live.until("the customer's first sentence", |b| event_type(b) == 903 && payload(b)["UserId"] == CUSTOMER).await;
+    live.send(Control::Stop);
+    let played = live.finish().await;
+    assert_eq!(states(&played, &welcome_round), [3, 4], "the welcome is interrupted");
+    assert!(!of_type(&played, 903).iter().any(|b| payload(b)["Text"] == queued), "the queue was cleared");
+}
+
+#[tokio::test]
+async fn a_priority_push_is_not_interrupted_and_other_commands_during_it_are_ignored() {
+    let (first, ignored) = ("优先播报：系统将于今晚升级，请您知悉。", "这条插话应当被忽略。");
+    let mut live = Live::start(medium_welcome(Language::Zh), WATCHED, 23);
+    live.until("the welcome line", is_welcome).await;
+    live.send(push(&first.repeat(3), true, 0, 1));
+    let said = live.until("the priority line", robot_sentence_saying(&first.repeat(3))).await;
+    let round = round_of(&said).unwrap().to_owned();
+    live.send(push(ignored, true, 0, 1));
+    live.send(push(ignored, false, 1, 0));
+    live.send(Control::InvokeLlm { content: "say something else".to_owned(), interrupt: true });
+    live.until("905 of the priority line", |b| event_type(b) == 905 && round_of(b) == Some(round.as_str())).await;
+    live.until("the customer's first sentence", |b| event_type(b) == 903 && payload(b)["UserId"] == CUSTOMER).await;
+    live.send(Control::Stop);
+    let played = live.finish().await;
+    assert_eq!(states(&played, &round), [3, 5, 1], "the priority line plays to its end");
+    assert!(!of_type(&played, 903).iter().any(|b| payload(b)["Text"] == ignored), "pushes during it are ignored");
+    let robot_rounds = of_type(&played, 903).iter().filter(|b| payload(b)["UserId"] == ROBOT).count();
+    assert_eq!(robot_rounds, 2, "the welcome and the priority line only: the invoke was ignored too");
+}
+
+#[test]
+fn server_push_text_fields_come_from_the_control_body() {
+    let body = json!({"Command": "ServerPushText", "ServerPushText": {"Text": "hi", "DropMode": 1, "Priority": 1, "AddHistory": true}});
+    assert_eq!(
+        crate::calls::control_of(&body),
+        Some(Control::PushText {
+            text: "hi".to_owned(),
+            interrupt: false,
+            stop_after_play: false,
+            drop_mode: 1,
+            priority: 1,
+            add_history: true
+        })
+    );
+    let body = json!({"Command": "ServerPushText", "ServerPushText": {"Text": "hi"}});
+    let Some(Control::PushText { drop_mode, priority, add_history, .. }) = crate::calls::control_of(&body) else {
+        panic!("a push");
+    };
+    assert_eq!((drop_mode, priority, add_history), (0, 0, false), "the contract's defaults");
+}
+
+#[tokio::test]
+async fn a_push_with_drop_mode_0_is_said_when_no_interaction_is_in_progress() {
+    let text = "Before we start: this call may be recorded.";
+    let mut spec = spec(Language::En);
+    spec.welcome_message = None;
+    let mut live = Live::start(spec, WATCHED, 24);
+    live.send(push(text, false, 0, 0));
+    let said = live.until("the pushed line", robot_sentence_saying(text)).await;
+    let round = round_of(&said).unwrap().to_owned();
+    live.until("905 of the pushed line", |b| event_type(b) == 905 && round_of(b) == Some(round.as_str())).await;
+    live.send(Control::Stop);
+    let played = live.finish().await;
+    assert_eq!(states(&played, &round), [3, 5, 1]);
 }

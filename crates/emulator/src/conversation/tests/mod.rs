@@ -44,6 +44,7 @@ pub(super) fn spec(language: Language) -> CallSpec {
         welcome_message: Some(welcome.to_owned()),
         language,
         interrupt_mode: 0,
+        interrupt_speech_ms: super::DEFAULT_INTERRUPT_SPEECH_MS,
         max_idle_secs: 5,
         subtitle_mode: 0,
     }

@@ -200,3 +200,59 @@ async fn string_rooms_are_spelt_as_strings_in_every_callback() {
     }
     assert!(seen > 30);
 }
+
+/// Rounds of `played` the robot was interrupted in (10001 state 4).
+fn interrupted_rounds(played: &Played) -> Vec<String> {
+    rounds(played).into_iter().filter(|round| states(played, round).contains(&4)).collect()
+}
+
+#[tokio::test]
+async fn interrupt_speech_duration_sets_how_long_the_customer_must_talk_over_the_robot() {
+    let language = Language::Zh;
+    let seeds: Vec<u64> = (0..400)
+        .filter(|seed| script::plan(language, *seed).sentences().any(|(_, reply)| reply.barge_in.is_some()))
+        .take(12)
+        .collect();
+    assert!(seeds.len() >= 8, "enough seeds plan a barge-in");
+    let with = |ms: u64| {
+        let mut spec = spec(language);
+        spec.interrupt_speech_ms = ms;
+        seeds.iter().map(move |seed| (spec.clone(), *seed)).collect::<Vec<_>>()
+    };
+    for played in play_many(with(5_000)).await {
+        assert!(interrupted_rounds(&played).is_empty(), "5 s of speech over the robot is never reached");
+        assert!(!of_type(&played, 906).iter().any(|b| payload(b)["Metric"] == "interruption"));
+    }
+    let default = play_many(with(crate::conversation::DEFAULT_INTERRUPT_SPEECH_MS)).await;
+    let interrupted = default.iter().filter(|played| !interrupted_rounds(played).is_empty()).count();
+    assert!(interrupted * 2 >= seeds.len(), "with the default 500 ms most planned barge-ins interrupt: {interrupted}");
+}
+
+#[tokio::test]
+async fn a_brief_uh_huh_over_the_robot_never_interrupts_it() {
+    for language in [Language::Zh, Language::En] {
+        let seeds: Vec<u64> = (0..400)
+            .filter(|seed| {
+                let script = script::plan(language, *seed);
+                script.sentences().any(|(_, reply)| reply.over_talk.is_some())
+                    && script.sentences().all(|(_, reply)| reply.barge_in.is_none())
+            })
+            .take(8)
+            .collect();
+        assert!(seeds.len() >= 4, "{language:?}: over-talk is common enough");
+        for seed in &seeds {
+            for (_, reply) in script::plan(language, *seed).sentences() {
+                if let Some((_, ms)) = reply.over_talk {
+                    assert!(ms < crate::conversation::DEFAULT_INTERRUPT_SPEECH_MS, "over-talk is short");
+                }
+            }
+        }
+        let played = play_many(seeds.iter().map(|seed| (spec(language), *seed)).collect()).await;
+        for (seed, played) in seeds.iter().zip(&played) {
+            assert!(
+                interrupted_rounds(played).is_empty(),
+                "{language:?} seed {seed}: short over-talk interrupts nothing"
+            );
+        }
+    }
+}
