@@ -26,13 +26,21 @@ pub struct Calls {
     speed: f64,
     seed: AtomicU64,
     controls: Mutex<HashMap<String, UnboundedSender<Control>>>,
+    /// Signalled when a conversation ends, for whoever waits for a free slot.
+    ended: tokio::sync::Notify,
 }
 
 impl Calls {
     /// Conversations emitting into `outputs`, at `speed`, scripted from `seed` (each call
     /// takes the next seed, so a run is reproducible).
     pub fn new(outputs: Outputs, speed: f64, seed: u64) -> Calls {
-        Calls { outputs, speed, seed: AtomicU64::new(seed), controls: Mutex::new(HashMap::new()) }
+        Calls {
+            outputs,
+            speed,
+            seed: AtomicU64::new(seed),
+            controls: Mutex::new(HashMap::new()),
+            ended: tokio::sync::Notify::new(),
+        }
     }
 
     /// Number of conversations currently running.
@@ -87,8 +95,15 @@ impl Calls {
         }
     }
 
+    /// Waits until a conversation ends (returns at once if one ended since the last wait).
+    pub async fn one_ended(&self) {
+        self.ended.notified().await;
+    }
+
     pub(crate) fn forget(&self, task_id: &str) {
         self.controls.lock().unwrap_or_else(PoisonError::into_inner).remove(task_id);
+        // One stored permit at most: the single waiter re-checks the count anyway.
+        self.ended.notify_one();
     }
 }
 

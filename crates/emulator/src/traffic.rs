@@ -38,8 +38,9 @@ pub fn spawn(client: Client, cloud: Arc<Cloud>, config: TrafficConfig) -> tokio:
             let u: f64 = rng.random_range(f64::EPSILON..1.0);
             let wait = (-u.ln() / per_sec / speed).min(3600.0);
             tokio::time::sleep(Duration::from_secs_f64(wait)).await;
-            if cloud.live_calls() >= config.calls {
-                continue;
+            // At the cap, sleep until a call ends rather than waking at the arrival rate.
+            while cloud.live_calls() >= config.calls {
+                cloud.call_ended().await;
             }
             started += 1;
             let request = scenario(&mut rng, &config, started);

@@ -110,6 +110,14 @@ impl Cloud {
         self.calls.as_ref().map_or(0, Calls::live)
     }
 
+    /// Waits until a played conversation ends; never returns for a cloud without calls.
+    pub async fn call_ended(&self) {
+        match &self.calls {
+            Some(calls) => calls.one_ended().await,
+            None => std::future::pending().await,
+        }
+    }
+
     /// A conversation ended on its own or after Stop: its task is stopped.
     pub(crate) fn conversation_ended(&self, task_id: &str) {
         let now = self.now_ms();
