@@ -59,21 +59,8 @@ async fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
 async fn a_started_call_arrives_as_signed_complete_and_ordered_callbacks() {
     let (url, received) = receiver().await;
     let running = emulator::start_emulator(config(url, 0, 100.0), "127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let client = Client::new(
-        ClientConfig::new(Credentials::new("AKIDfullcall", "full-call-key").unwrap(), "ap-guangzhou")
-            .with_endpoint(Endpoint::Url(running.base_url.clone())),
-    )
-    .unwrap();
-    let start = serde_json::from_value(json!({
-        "SdkAppId": APP, "RoomId": "880011",
-        "AgentConfig": {"UserId": "ai_robot_1", "UserSig": "not-checked-here", "TargetUserId": "customer_1",
-                        "WelcomeMessage": "您好，请问有什么可以帮您？", "MaxIdleTime": 10},
-        "STTConfig": {"Language": "zh"},
-        "LLMConfig": "{\"LLMType\":\"openai\",\"Model\":\"m\",\"APIKey\":\"k\",\"APIUrl\":\"http://127.0.0.1:9/v1\"}",
-        "TTSConfig": "{\"TTSType\":\"flow\",\"VoiceId\":\"female-kefu-xiaomei\",\"Model\":\"flow_01_turbo\"}"
-    }))
-    .unwrap();
-    let task = client.start_ai_conversation(&start).await.unwrap().task_id.unwrap();
+    let client = support::client(&running.base_url, "AKIDfullcall", "full-call-key");
+    let task = support::start_zh_call(&client, APP, "880011", "ai_robot_1", "customer_1").await;
 
     let ended = || {
         received.lock().unwrap().callbacks.iter().map(|c| &c.event).any(|e| e.body.callback_event_type() == Some(902))

@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use trtc::{
     client::{Client, ClientConfig, Endpoint},
     credentials::Credentials,
-    model::{CreateCloudRecording, DeleteCloudRecording, DescribeCloudRecording, StartAIConversation},
+    model::{CreateCloudRecording, DeleteCloudRecording, DescribeCloudRecording},
 };
 
 const APP: u64 = 1_400_000_000;
@@ -69,15 +69,7 @@ fn typed<T: serde::de::DeserializeOwned>(value: Value) -> T {
 }
 
 async fn start_call(client: &Client, room: &str) {
-    let start: StartAIConversation = typed(json!({
-        "SdkAppId": APP, "RoomId": room,
-        "AgentConfig": {"UserId": "ai_robot_rec", "UserSig": "unchecked", "TargetUserId": "customer_rec",
-                        "WelcomeMessage": "您好，请问有什么可以帮您？", "MaxIdleTime": 10},
-        "STTConfig": {"Language": "zh"},
-        "LLMConfig": "{\"LLMType\":\"openai\",\"Model\":\"m\",\"APIKey\":\"k\",\"APIUrl\":\"http://127.0.0.1:9/v1\"}",
-        "TTSConfig": "{\"TTSType\":\"flow\",\"VoiceId\":\"female-kefu-xiaomei\",\"Model\":\"flow_01_turbo\"}"
-    }));
-    client.start_ai_conversation(&start).await.unwrap();
+    support::start_zh_call(client, APP, room, "ai_robot_rec", "customer_rec").await;
 }
 
 async fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {

@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::{
     collections::HashMap,
     net::TcpStream,
@@ -12,10 +14,6 @@ use std::{
 use emulator::{CloudConfig, EmulatorConfig};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::{self, Message};
-use trtc::{
-    client::{Client, ClientConfig, Endpoint},
-    credentials::Credentials,
-};
 
 const APP: u64 = 1_400_000_000;
 const ROOM: &str = "880077";
@@ -88,21 +86,8 @@ async fn a_member_of_a_calls_room_hears_its_lines_as_paced_pcm_frames() {
     .await
     .unwrap();
 
-    let client = Client::new(
-        ClientConfig::new(Credentials::new("AKIDroomaudio", "room-audio-key").unwrap(), "ap-guangzhou")
-            .with_endpoint(Endpoint::Url(running.base_url.clone())),
-    )
-    .unwrap();
-    let start = serde_json::from_value(json!({
-        "SdkAppId": APP, "RoomId": ROOM,
-        "AgentConfig": {"UserId": "ai_robot_1", "UserSig": "not-checked-here", "TargetUserId": "customer_1",
-                        "WelcomeMessage": "您好，请问有什么可以帮您？", "MaxIdleTime": 10},
-        "STTConfig": {"Language": "zh"},
-        "LLMConfig": "{\"LLMType\":\"openai\",\"Model\":\"m\",\"APIKey\":\"k\",\"APIUrl\":\"http://127.0.0.1:9/v1\"}",
-        "TTSConfig": "{\"TTSType\":\"flow\",\"VoiceId\":\"female-kefu-xiaomei\",\"Model\":\"flow_01_turbo\"}"
-    }))
-    .unwrap();
-    client.start_ai_conversation(&start).await.unwrap().task_id.unwrap();
+    let client = support::client(&running.base_url, "AKIDroomaudio", "room-audio-key");
+    support::start_zh_call(&client, APP, ROOM, "ai_robot_1", "customer_1").await;
 
     let heard = tokio::task::spawn_blocking(move || {
         let deadline = Instant::now() + Duration::from_secs(4);

@@ -62,3 +62,28 @@ pub async fn receiver(key: &'static str, app: u64) -> (String, Arc<Mutex<Receive
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     (url, received)
 }
+
+/// Our `trtc` client pointed at an emulator's base URL.
+pub fn client(base_url: &str, secret_id: &str, secret_key: &str) -> trtc::client::Client {
+    let credentials = trtc::credentials::Credentials::new(secret_id, secret_key).unwrap();
+    trtc::client::Client::new(
+        trtc::client::ClientConfig::new(credentials, "ap-guangzhou")
+            .with_endpoint(trtc::client::Endpoint::Url(base_url.to_owned())),
+    )
+    .unwrap()
+}
+
+/// Starts a Chinese call with a welcome line and a 10 s idle timeout in numeric `room`;
+/// answers its TaskId. UserSigs are not checked by the emulators these stories start.
+pub async fn start_zh_call(client: &trtc::client::Client, app: u64, room: &str, robot: &str, customer: &str) -> String {
+    let start: trtc::model::StartAIConversation = serde_json::from_value(serde_json::json!({
+        "SdkAppId": app, "RoomId": room,
+        "AgentConfig": {"UserId": robot, "UserSig": "not-checked-here", "TargetUserId": customer,
+                        "WelcomeMessage": "您好，请问有什么可以帮您？", "MaxIdleTime": 10},
+        "STTConfig": {"Language": "zh"},
+        "LLMConfig": "{\"LLMType\":\"openai\",\"Model\":\"m\",\"APIKey\":\"k\",\"APIUrl\":\"http://127.0.0.1:9/v1\"}",
+        "TTSConfig": "{\"TTSType\":\"flow\",\"VoiceId\":\"female-kefu-xiaomei\",\"Model\":\"flow_01_turbo\"}"
+    }))
+    .unwrap();
+    client.start_ai_conversation(&start).await.unwrap().task_id.unwrap()
+}
