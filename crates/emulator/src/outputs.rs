@@ -66,3 +66,67 @@ impl Outputs {
         self.rooms.subscribe()
     }
 }
+
+/// Reads completed spoken lines off room messages, for whatever renders speech (the
+/// recorder, room audio): a 10000 subtitle with `end: true` completes a line, spoken with
+/// its own text or, when that is empty (the robot's cumulative subtitles end that way),
+/// the speaker's last non-empty text in that room.
+#[derive(Debug, Default)]
+pub struct SpokenLines {
+    /// (room, speaker) → the last non-empty text of the sentence in progress.
+    pending: std::collections::HashMap<(String, String), String>,
+}
+
+impl SpokenLines {
+    /// The (speaker, text) that `message` completes, if any.
+    pub fn complete(&mut self, message: &RoomMessage) -> Option<(String, String)> {
+        let body = &message.message;
+        if body.get("type").and_then(Value::as_u64) != Some(10000) {
+            return None;
+        }
+        let sender = body.get("sender").and_then(Value::as_str).unwrap_or_default().to_owned();
+        let payload = body.get("payload")?;
+        let text = payload.get("text").and_then(Value::as_str).unwrap_or_default().trim().to_owned();
+        let key = (message.room_id.clone(), sender);
+        if !payload.get("end").and_then(Value::as_bool).unwrap_or(false) {
+            if !text.is_empty() {
+                self.pending.insert(key, text);
+            }
+            return None;
+        }
+        let held = self.pending.remove(&key);
+        let text = if text.is_empty() { held? } else { text };
+        Some((key.1, text))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn sub(room: &str, sender: &str, text: &str, end: bool) -> RoomMessage {
+        RoomMessage {
+            room_id: room.into(),
+            message: json!({"type": 10000, "sender": sender, "payload": {"text": text, "end": end}}),
+        }
+    }
+
+    #[test]
+    fn a_final_line_is_its_own_text_or_the_speakers_last_text_in_that_room() {
+        let mut spoken = SpokenLines::default();
+        assert_eq!(spoken.complete(&sub("a", "robot", "您好", false)), None);
+        assert_eq!(spoken.complete(&sub("a", "robot", "您好，请问", false)), None);
+        assert_eq!(spoken.complete(&sub("b", "robot", "", true)), None, "another room's robot has said nothing");
+        assert_eq!(spoken.complete(&sub("a", "robot", "", true)), Some(("robot".into(), "您好，请问".into())));
+        assert_eq!(spoken.complete(&sub("a", "robot", "", true)), None, "nothing left to say");
+        assert_eq!(
+            spoken.complete(&sub("a", "customer", " 我要退款 ", true)),
+            Some(("customer".into(), "我要退款".into()))
+        );
+        let state =
+            RoomMessage { room_id: "a".into(), message: json!({"type": 10001, "sender": "robot", "payload": {}}) };
+        assert_eq!(spoken.complete(&state), None);
+    }
+}

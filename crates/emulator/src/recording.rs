@@ -38,7 +38,7 @@ use tokio::sync::{broadcast::error::RecvError, oneshot};
 use crate::{
     audio,
     cloud_api::Cloud,
-    outputs::{Emission, Outputs},
+    outputs::{Emission, Outputs, SpokenLines},
 };
 
 /// `LeaveCode` of 302 after `DeleteCloudRecording`.
@@ -207,9 +207,7 @@ impl Recorder {
         let recorder = self.clone();
         let idle = Duration::from_secs_f64(spec.max_idle_secs.max(1) as f64 / self.speed.max(1e-6));
         tokio::spawn(async move {
-            // The last non-empty text of a speaker's current sentence (the robot's
-            // cumulative subtitles end with an empty `end:true`).
-            let mut pending: HashMap<String, String> = HashMap::new();
+            let mut spoken = SpokenLines::default();
             let mut deadline = tokio::time::Instant::now() + idle;
             let leave_code = loop {
                 tokio::select! {
@@ -218,8 +216,8 @@ impl Recorder {
                     received = rooms.recv() => match received {
                         Ok(message) if message.room_id == spec.room_id => {
                             deadline = tokio::time::Instant::now() + idle;
-                            if let Some(line) = final_line(&message.message, &mut pending) {
-                                recorder.heard(&spec, line);
+                            if let Some((user_id, text)) = spoken.complete(&message) {
+                                recorder.heard(&spec, Line { user_id, text, at_ms: now_ms() });
                             }
                         }
                         Ok(_) | Err(RecvError::Lagged(_)) => {}
@@ -346,27 +344,6 @@ impl Recorder {
         }
         self.outputs.emit(spec.callback(302, ms, json!({"LeaveCode": leave_code})));
     }
-}
-
-/// The final line a room message completes, if any: a 10000 subtitle with `end: true`,
-/// spoken with its own text or the speaker's last non-empty cumulative text.
-fn final_line(message: &Value, pending: &mut HashMap<String, String>) -> Option<Line> {
-    if message.get("type").and_then(Value::as_u64) != Some(10000) {
-        return None;
-    }
-    let sender = message.get("sender").and_then(Value::as_str).unwrap_or_default().to_owned();
-    let payload = message.get("payload")?;
-    let text = payload.get("text").and_then(Value::as_str).unwrap_or_default().trim().to_owned();
-    let end = payload.get("end").and_then(Value::as_bool).unwrap_or(false);
-    if !end {
-        if !text.is_empty() {
-            pending.insert(sender, text);
-        }
-        return None;
-    }
-    let held = pending.remove(&sender);
-    let text = if text.is_empty() { held? } else { text };
-    Some(Line { user_id: sender, text, at_ms: now_ms() })
 }
 
 /// Samples mixed at a time when writing a file (one second).
@@ -501,18 +478,5 @@ mod tests {
             "the documented example's user id"
         );
         assert_eq!(spec(2, 0).mixed_file_name(), "1400123456_MTIzNDU..wav", "string rooms are Base64 too");
-    }
-
-    #[test]
-    fn a_final_line_is_its_own_text_or_the_last_cumulative_text() {
-        let mut pending = HashMap::new();
-        let sub = |sender: &str, text: &str, end: bool| json!({"type": 10000, "sender": sender, "payload": {"text": text, "end": end}});
-        assert_eq!(final_line(&sub("robot", "您好", false), &mut pending), None);
-        assert_eq!(final_line(&sub("robot", "您好，请问", false), &mut pending), None);
-        assert_eq!(final_line(&sub("robot", "", true), &mut pending).unwrap().text, "您好，请问");
-        assert_eq!(final_line(&sub("robot", "", true), &mut pending), None, "nothing left to say");
-        let line = final_line(&sub("customer", "我要退款", true), &mut pending).unwrap();
-        assert_eq!((line.user_id.as_str(), line.text.as_str()), ("customer", "我要退款"));
-        assert_eq!(final_line(&json!({"type": 10001, "sender": "robot", "payload": {}}), &mut pending), None);
     }
 }

@@ -33,7 +33,6 @@ use std::{
 };
 
 use axum::body::Bytes;
-use serde_json::Value;
 use tokio::{
     sync::{
         broadcast::{self, error::RecvError},
@@ -42,7 +41,10 @@ use tokio::{
     time::MissedTickBehavior,
 };
 
-use crate::{audio, outputs::Outputs};
+use crate::{
+    audio,
+    outputs::{Outputs, SpokenLines},
+};
 
 /// The frame header's magic.
 pub const MAGIC: &[u8; 4] = b"PCM1";
@@ -154,7 +156,7 @@ pub fn spawn(audio: RoomAudio, outputs: &Outputs, speed: f64) -> tokio::task::Jo
     let mut rooms = outputs.subscribe_rooms();
     let period = frame_period(speed);
     tokio::spawn(async move {
-        let mut pending: HashMap<(String, String), String> = HashMap::new();
+        let mut spoken = SpokenLines::default();
         let mut speakers: HashMap<(String, String), Speaker> = HashMap::new();
         loop {
             let message = match rooms.recv().await {
@@ -165,7 +167,7 @@ pub fn spawn(audio: RoomAudio, outputs: &Outputs, speed: f64) -> tokio::task::Jo
                 }
                 Err(RecvError::Closed) => return,
             };
-            let Some((user_id, text)) = final_line(&message.message, &message.room_id, &mut pending) else {
+            let Some((user_id, text)) = spoken.complete(&message) else {
                 continue;
             };
             if !audio.is_joined(&message.room_id) {
@@ -235,36 +237,10 @@ fn start_speaker(
     lines_tx
 }
 
-/// The final line (speaker, text) a room message completes, if any: a 10000 subtitle with
-/// `end: true`, its own text or, when empty, the speaker's last non-empty cumulative text.
-fn final_line(
-    message: &Value,
-    room_id: &str,
-    pending: &mut HashMap<(String, String), String>,
-) -> Option<(String, String)> {
-    if message.get("type").and_then(Value::as_u64) != Some(10000) {
-        return None;
-    }
-    let sender = message.get("sender").and_then(Value::as_str).unwrap_or_default().to_owned();
-    let payload = message.get("payload")?;
-    let text = payload.get("text").and_then(Value::as_str).unwrap_or_default().to_owned();
-    let key = (room_id.to_owned(), sender);
-    if !payload.get("end").and_then(Value::as_bool).unwrap_or(false) {
-        if !text.is_empty() {
-            pending.insert(key, text);
-        }
-        return None;
-    }
-    let held = pending.remove(&key);
-    let text = if text.is_empty() { held? } else { text };
-    Some((key.1, text))
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn a_frame_has_the_documented_header() {
@@ -275,17 +251,6 @@ mod tests {
         expected.extend([1, 0, 0xff, 0xff]);
         assert_eq!(&bytes[..], &expected[..]);
         assert_eq!(FRAME_SAMPLES, 441);
-    }
-
-    #[test]
-    fn final_lines_follow_the_recorders_rule_per_room() {
-        let mut pending = HashMap::new();
-        let sub = |sender: &str, text: &str, end: bool| json!({"type": 10000, "sender": sender, "payload": {"text": text, "end": end}});
-        assert_eq!(final_line(&sub("robot", "您好", false), "a", &mut pending), None);
-        assert_eq!(final_line(&sub("robot", "", true), "b", &mut pending), None, "another room's robot");
-        let line = final_line(&sub("robot", "", true), "a", &mut pending).unwrap();
-        assert_eq!(line, ("robot".to_owned(), "您好".to_owned()));
-        assert_eq!(final_line(&sub("customer", "退款", true), "a", &mut pending).unwrap().1, "退款");
     }
 
     #[test]
