@@ -21,7 +21,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::event::{Event, EventBody, LeaveCode, Outcome, RobotState, Source, Speaker};
+use crate::event::{
+    CommandAction, CommandRecord, CommandStage, Event, EventBody, GatewayExchange, LeaveCode, LockChange, Outcome,
+    RobotState, Source, Speaker,
+};
 use crate::ids::{RoomId, RoundId, SdkAppId, SourceMs, TaskId, UserId};
 
 /// A value with the source time it was observed at. Ordered by time, then value.
@@ -115,6 +118,107 @@ pub struct CallCounts {
     pub errors: usize,
 }
 
+/// The call's lock after a change.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct LockState {
+    /// Who holds it now (`None`: free).
+    pub holder: Option<String>,
+    /// Who changed it.
+    pub by: String,
+    pub change: LockChange,
+}
+
+/// What supervisors did to the call, folded from the hub's facts.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Oversight {
+    commands: Vec<Stamped<CommandRecord>>,
+    lock: Option<Stamped<LockState>>,
+    watchers: BTreeMap<String, Stamped<bool>>,
+    exchanges: Vec<Stamped<GatewayExchange>>,
+}
+
+impl Oversight {
+    fn apply(&mut self, at: SourceMs, body: &EventBody) {
+        match body {
+            EventBody::Command(record) => insert_sorted(&mut self.commands, Stamped { at, value: record.clone() }),
+            EventBody::LockChanged { holder, by, change } => keep_latest(
+                &mut self.lock,
+                Stamped { at, value: LockState { holder: holder.clone(), by: by.clone(), change: *change } },
+            ),
+            EventBody::PresenceChanged { supervisor, watching } => {
+                let seen = Stamped { at, value: *watching };
+                let slot = self.watchers.entry(supervisor.clone()).or_insert(seen);
+                if seen > *slot {
+                    *slot = seen;
+                }
+            }
+            EventBody::GatewayExchange(exchange) => {
+                insert_sorted(&mut self.exchanges, Stamped { at, value: exchange.clone() });
+            }
+            _ => {}
+        }
+    }
+
+    /// Each command at its latest stage (by source time, then stage), in the order the
+    /// commands were first seen.
+    pub fn commands(&self) -> Vec<Stamped<&CommandRecord>> {
+        let mut latest: BTreeMap<&str, (SourceMs, Stamped<&CommandRecord>)> = BTreeMap::new();
+        for step in &self.commands {
+            let stamped = Stamped { at: step.at, value: &step.value };
+            latest
+                .entry(step.value.id.as_str())
+                .and_modify(|(_, known)| {
+                    if (stamped.at, stamped.value.stage) > (known.at, known.value.stage) {
+                        *known = stamped;
+                    }
+                })
+                .or_insert((step.at, stamped));
+        }
+        let mut commands: Vec<(SourceMs, Stamped<&CommandRecord>)> = latest.into_values().collect();
+        commands.sort_by(|a, b| (a.0, &a.1.value.id).cmp(&(b.0, &b.1.value.id)));
+        commands.into_iter().map(|(_, command)| command).collect()
+    }
+
+    /// Every stage of every command, by source time.
+    pub fn command_steps(&self) -> &[Stamped<CommandRecord>] {
+        &self.commands
+    }
+
+    /// The lock's latest state.
+    pub fn lock(&self) -> Option<&LockState> {
+        self.lock.as_ref().map(|lock| &lock.value)
+    }
+
+    /// Who holds the lock.
+    pub fn lock_holder(&self) -> Option<&str> {
+        self.lock().and_then(|lock| lock.holder.as_deref())
+    }
+
+    /// Supervisors who have the call open.
+    pub fn watchers(&self) -> impl Iterator<Item = &str> {
+        self.watchers.iter().filter(|(_, watching)| watching.value).map(|(name, _)| name.as_str())
+    }
+
+    /// The supervisor who has taken the call over (a take-over done and no hand-back done
+    /// after it).
+    pub fn taken_over_by(&self) -> Option<&str> {
+        self.commands
+            .iter()
+            .filter(|step| {
+                step.value.stage == CommandStage::Done
+                    && matches!(step.value.action, CommandAction::TakeOver | CommandAction::HandBack)
+            })
+            .max()
+            .filter(|step| step.value.action == CommandAction::TakeOver)
+            .map(|step| step.value.by.as_str())
+    }
+
+    /// What the LLM gateway answered, by source time.
+    pub fn exchanges(&self) -> &[Stamped<GatewayExchange>] {
+        &self.exchanges
+    }
+}
+
 /// One AI conversation task, folded from its events.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Call {
@@ -130,6 +234,7 @@ pub struct Call {
     turns: BTreeMap<RoundId, Turn>,
     loose_states: Vec<Stamped<RobotState>>,
     loose_errors: Vec<ErrorRecord>,
+    oversight: Oversight,
     // Derived by `refresh` after every apply.
     status: CallStatus,
     robot_state: Option<RobotStateAt>,
@@ -152,6 +257,7 @@ impl Call {
             turns: BTreeMap::new(),
             loose_states: Vec::new(),
             loose_errors: Vec::new(),
+            oversight: Oversight::default(),
             status: CallStatus::Starting,
             robot_state: None,
             counts: CallCounts::default(),
@@ -169,6 +275,11 @@ impl Call {
             return;
         }
         let at = event.source_ms;
+        if event.body.is_hub_fact() {
+            // Supervisors' doings neither start a call nor move its timeline.
+            self.oversight.apply(at, &event.body);
+            return;
+        }
         let mut news = false;
         let touched: Option<&RoundId> = match &event.body {
             EventBody::TaskStarted { outcome } => {
@@ -250,7 +361,11 @@ impl Call {
             | EventBody::RoleChanged { .. }
             | EventBody::MediaStarted { .. }
             | EventBody::MediaStopped { .. }
-            | EventBody::Recording { .. } => return,
+            | EventBody::Recording { .. }
+            | EventBody::Command(_)
+            | EventBody::LockChanged { .. }
+            | EventBody::PresenceChanged { .. }
+            | EventBody::GatewayExchange(_) => return,
         };
         self.learn_place(event);
         self.first_ms = Some(self.first_ms.map_or(at, |known| known.min(at)));
@@ -406,6 +521,11 @@ impl Call {
     /// Errors that named no round.
     pub fn loose_errors(&self) -> &[ErrorRecord] {
         &self.loose_errors
+    }
+
+    /// Commands, lock, watchers and gateway exchanges.
+    pub fn oversight(&self) -> &Oversight {
+        &self.oversight
     }
 
     /// The user ids known to be the robot.

@@ -421,3 +421,66 @@ fn call_snapshots_and_health_survive_a_serde_round_trip() {
         assert_round_trip(&health.severity());
     }
 }
+
+fn hub(ms: u64, body: EventBody) -> Event {
+    Event::hub_fact(crate::event::CallRef::task(TaskId::new(TASK)), SourceMs(ms), body)
+}
+
+fn command(ms: u64, id: &str, by: &str, action: CommandAction, stage: CommandStage) -> Event {
+    let record = CommandRecord { id: id.into(), by: by.into(), action, stage, round: None, summary: None, error: None };
+    hub(ms, EventBody::Command(record))
+}
+
+fn oversight_events() -> Vec<Event> {
+    vec![
+        started(TASK, 1_000),
+        command(2_000, "c1", "li", CommandAction::Say, CommandStage::Requested),
+        command(2_050, "c1", "li", CommandAction::Say, CommandStage::Accepted),
+        command(2_900, "c1", "li", CommandAction::Say, CommandStage::Done),
+        hub(
+            3_000,
+            EventBody::LockChanged { holder: Some("wang".into()), by: "wang".into(), change: LockChange::Taken },
+        ),
+        command(3_100, "c2", "wang", CommandAction::TakeOver, CommandStage::Requested),
+        command(3_200, "c2", "wang", CommandAction::TakeOver, CommandStage::Done),
+        hub(3_300, EventBody::PresenceChanged { supervisor: "li".into(), watching: true }),
+        hub(3_400, EventBody::PresenceChanged { supervisor: "wang".into(), watching: true }),
+        hub(9_000, EventBody::PresenceChanged { supervisor: "li".into(), watching: false }),
+    ]
+}
+
+#[test]
+fn hub_facts_fold_into_commands_at_their_latest_stage_lock_watchers_and_take_over() {
+    let call = fold(&oversight_events());
+    let oversight = call.oversight();
+    let commands: Vec<(&str, CommandStage)> =
+        oversight.commands().iter().map(|c| (c.value.id.as_str(), c.value.stage)).collect();
+    assert_eq!(commands, [("c1", CommandStage::Done), ("c2", CommandStage::Done)]);
+    assert_eq!(oversight.command_steps().len(), 5);
+    assert_eq!(oversight.lock_holder(), Some("wang"));
+    assert_eq!(oversight.watchers().collect::<Vec<_>>(), ["wang"]);
+    assert_eq!(oversight.taken_over_by(), Some("wang"));
+    // Supervisors' doings do not move the call's own timeline.
+    assert_eq!(call.last_ms(), Some(SourceMs(1_000)));
+    assert_eq!(call.counts().turns, 0);
+}
+
+#[test]
+fn hub_facts_fold_the_same_in_any_order_and_twice() {
+    let forward = fold(&oversight_events());
+    let mut backward: Vec<Event> = oversight_events();
+    backward.reverse();
+    backward.extend(oversight_events());
+    assert_eq!(fold(&backward), forward);
+}
+
+#[test]
+fn a_hand_back_after_a_take_over_and_a_released_lock_leave_the_call_to_the_ai() {
+    let mut events = oversight_events();
+    events.push(command(5_000, "c3", "wang", CommandAction::HandBack, CommandStage::Done));
+    events.push(hub(5_001, EventBody::LockChanged { holder: None, by: "wang".into(), change: LockChange::Released }));
+    let call = fold(&events);
+    assert_eq!(call.oversight().taken_over_by(), None);
+    assert_eq!(call.oversight().lock_holder(), None);
+    assert_round_trip(&call);
+}

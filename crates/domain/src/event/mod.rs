@@ -11,6 +11,7 @@
 //! state — that is [`crate::call`] and [`crate::board`].
 
 mod codes;
+mod hub;
 mod message;
 mod normalise;
 
@@ -18,6 +19,7 @@ pub use codes::{
     EnterReason, ExitReason, LeaveCode, Media, MetricName, Outcome, PipelineError, PipelineStage, RecorderLeaveCode,
     RobotState, Role, Speaker, TerminalType, UploadStatus, UserType, VodStatus,
 };
+pub use hub::{CommandAction, CommandRecord, CommandStage, GatewayExchange, LockChange, ReplyAuthor};
 
 use serde::{Deserialize, Serialize};
 
@@ -214,6 +216,14 @@ pub enum EventBody {
     MediaStopped { user: UserId, media: Media, reason: Option<u32> },
     /// 301–312, for the recording task `task` (not the AI task) and recorder bot `recorder`.
     Recording { task: TaskId, recorder: Option<UserId>, event: RecordingEvent },
+    /// Hub: a supervisor's command reached a new stage.
+    Command(CommandRecord),
+    /// Hub: the call's lock changed; `holder` is who holds it now.
+    LockChanged { holder: Option<String>, by: String, change: LockChange },
+    /// Hub: a supervisor opened (`watching`) or closed the call.
+    PresenceChanged { supervisor: String, watching: bool },
+    /// Hub: the LLM gateway answered one of the robot's requests.
+    GatewayExchange(GatewayExchange),
 }
 
 impl EventBody {
@@ -240,8 +250,23 @@ impl EventBody {
             | EventBody::RobotStateChanged { .. }
             | EventBody::LlmMetaInfo { .. }
             | EventBody::MetricReported { .. }
-            | EventBody::PipelineFailed { .. } => false,
+            | EventBody::PipelineFailed { .. }
+            | EventBody::Command(_)
+            | EventBody::LockChanged { .. }
+            | EventBody::PresenceChanged { .. }
+            | EventBody::GatewayExchange(_) => false,
         }
+    }
+
+    /// Whether this is one of the hub's own facts (source [`Source::Hub`]).
+    pub fn is_hub_fact(&self) -> bool {
+        matches!(
+            self,
+            EventBody::Command(_)
+                | EventBody::LockChanged { .. }
+                | EventBody::PresenceChanged { .. }
+                | EventBody::GatewayExchange(_)
+        )
     }
 
     /// The TRTC callback event type this body comes from, `None` for room-only facts
@@ -264,9 +289,13 @@ impl EventBody {
             EventBody::MediaStarted { media, .. } => 201 + 2 * media_index(*media),
             EventBody::MediaStopped { media, .. } => 202 + 2 * media_index(*media),
             EventBody::Recording { event, .. } => event.event_type(),
-            EventBody::Sentence(_) | EventBody::RobotStateChanged { .. } | EventBody::LlmMetaInfo { .. } => {
-                return None
-            }
+            EventBody::Sentence(_)
+            | EventBody::RobotStateChanged { .. }
+            | EventBody::LlmMetaInfo { .. }
+            | EventBody::Command(_)
+            | EventBody::LockChanged { .. }
+            | EventBody::PresenceChanged { .. }
+            | EventBody::GatewayExchange(_) => return None,
         })
     }
 }
@@ -314,6 +343,11 @@ impl Event {
     /// group/type, a missing field or a value of the wrong shape.
     pub fn from_callback(body: &[u8], sdk_app_id_header: Option<SdkAppId>) -> Result<Event, NormaliseError> {
         normalise::callback(body, sdk_app_id_header)
+    }
+
+    /// One of the hub's own facts about `task`, observed at `at` (the hub's clock).
+    pub fn hub_fact(call: CallRef, at: SourceMs, body: EventBody) -> Event {
+        Event { call, source: Source::Hub, source_ms: at, seq: None, body }
     }
 
     /// Normalises a room custom message (cmdID 1, types 10000–10030) received at
