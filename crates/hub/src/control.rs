@@ -836,8 +836,19 @@ pub(crate) async fn lock(
                 if change == LockChange::Released && shared.gateway.taken_over_by(&task).is_some() {
                     shared.gateway.hand_back(&task);
                 }
-                if change == LockChange::Broken && shared.gateway.taken_over_by(&task).is_some() {
+                if let Some(previous) = shared.gateway.taken_over_by(&task).filter(|_| change == LockChange::Broken) {
+                    // The lead who broke the lock now answers for the robot; say so in the log.
                     shared.gateway.take_over(&task, &name);
+                    let record = CommandRecord {
+                        id: uuid::Uuid::new_v4().to_string(),
+                        by: name.clone(),
+                        action: CommandAction::TakeOver,
+                        stage: CommandStage::Done,
+                        round: round.clone(),
+                        summary: Some(format!("took over from {previous} (lock broken)")),
+                        error: None,
+                    };
+                    record_stage(&shared, &task, &record).await;
                 }
                 record_lock(&shared, &task, holder, &name, change).await;
                 audit(&shared, &user, &task, round.as_ref(), &action, &format!("{change:?}").to_lowercase(), None)

@@ -127,7 +127,12 @@ pub fn started(task: &str, ms: u64) -> Vec<u8> {
 
 /// A final sentence (903) of `user` in `round`.
 pub fn sentence(task: &str, round: &str, ms: u64, user: &str, text: &str) -> Vec<u8> {
-    ai_body(903, task, ms, json!({"UserId": user, "Text": text, "StartTimeMs": ms - 800, "EndTimeMs": ms, "RoundId": round}))
+    ai_body(
+        903,
+        task,
+        ms,
+        json!({"UserId": user, "Text": text, "StartTimeMs": ms - 800, "EndTimeMs": ms, "RoundId": round}),
+    )
 }
 
 /// 902 for `task`.

@@ -1,0 +1,320 @@
+//! The hub's ingest and stream, over real HTTP and WebSocket on loopback with a real
+//! SQLite file: bad callbacks refused with their reason and nothing stored, duplicates
+//! stored once, two stream clients seeing the same ordered log, and a hub restart that
+//! clients resume across with no gap and no repeat.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use support::{ai_body, now_ms, sentence, started, TestHub, APP, CALLBACK_KEY, CUSTOMER, ROBOT};
+
+type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// The next JSON text frame, or `None` after `timeout` or when the socket closes.
+async fn next_json(ws: &mut Ws, timeout: Duration) -> Option<Value> {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    loop {
+        match tokio::time::timeout(timeout, ws.next()).await.ok()??.ok()? {
+            Message::Text(text) => return serde_json::from_str(text.as_str()).ok(),
+            Message::Close(_) => return None,
+            _ => continue,
+        }
+    }
+}
+
+async fn connect(hub: &TestHub, after: u64, token: &str) -> Ws {
+    let url = format!("{}/v1/stream?after={after}&token={token}", hub.base_url.replace("http://", "ws://"));
+    tokio_tungstenite::connect_async(url).await.unwrap().0
+}
+
+/// Reads frames until `count` events arrived; answers their (seq, kind) in order.
+async fn read_events(ws: &mut Ws, count: usize) -> Vec<(u64, Value)> {
+    let mut events = Vec::new();
+    while events.len() < count {
+        let Some(frame) = next_json(ws, Duration::from_secs(10)).await else {
+            panic!("the stream ended after {} of {count} events", events.len());
+        };
+        if frame["type"] == "event" {
+            events.push((frame["event"]["seq"].as_u64().unwrap(), frame["event"].clone()));
+        }
+    }
+    events
+}
+
+/// One call's worth of distinct callbacks.
+fn call_bodies(task: &str, turns: u64) -> Vec<Vec<u8>> {
+    let t0 = now_ms() - 60_000;
+    let mut bodies = vec![started(task, t0)];
+    for turn in 0..turns {
+        let round = format!("round-{turn}");
+        let at = t0 + 1_000 + turn * 5_000;
+        bodies.push(ai_body(904, task, at, json!({"UserId": CUSTOMER, "RoundId": round})));
+        bodies.push(sentence(task, &round, at + 1_500, CUSTOMER, &format!("问题 {turn}")));
+        bodies.push(sentence(task, &round, at + 3_000, ROBOT, &format!("回答 {turn}")));
+    }
+    bodies
+}
+
+#[tokio::test]
+async fn forged_tampered_foreign_stale_oversized_and_malformed_callbacks_are_refused_and_nothing_is_stored() {
+    let hub = TestHub::start(|_| {}).await;
+    let good = started("task-refused", now_ms());
+    let mut tampered = good.clone();
+    let last = tampered.len() - 2;
+    tampered[last] = b' ';
+    let stale = json!({"EventGroupId": 9, "EventType": 901, "CallbackTs": now_ms() - 3_600_000,
+        "EventInfo": {"EventMsTs": now_ms(), "TaskId": "t", "RoomId": "1", "RoomIdType": 0, "Payload": {"Status": 0}}})
+    .to_string()
+    .into_bytes();
+    let oversized = {
+        let mut body = ai_body(903, "t", now_ms(), json!({"UserId": "u", "Text": "x".repeat(70_000), "RoundId": "r"}));
+        body.truncate(body.len());
+        body
+    };
+    let malformed_event = ai_body(903, "t", now_ms(), json!({"UserId": "u"}));
+
+    let sign = trtc::callback::sign(CALLBACK_KEY, &good);
+    let cases: Vec<(&str, reqwest::RequestBuilder, u16)> = vec![
+        (
+            "forged",
+            hub.http
+                .post(hub.url("/callbacks/trtc"))
+                .header("SdkAppId", APP.to_string())
+                .header("Sign", trtc::callback::sign("not-the-key", &good))
+                .body(good.clone()),
+            401,
+        ),
+        (
+            "unsigned",
+            hub.http.post(hub.url("/callbacks/trtc")).header("SdkAppId", APP.to_string()).body(good.clone()),
+            401,
+        ),
+        (
+            "tampered",
+            hub.http
+                .post(hub.url("/callbacks/trtc"))
+                .header("SdkAppId", APP.to_string())
+                .header("Sign", sign.clone())
+                .body(tampered),
+            401,
+        ),
+        (
+            "wrong app",
+            hub.http
+                .post(hub.url("/callbacks/trtc"))
+                .header("SdkAppId", "1400000999")
+                .header("Sign", sign.clone())
+                .body(good.clone()),
+            403,
+        ),
+        ("no app", hub.http.post(hub.url("/callbacks/trtc")).header("Sign", sign.clone()).body(good.clone()), 403),
+        (
+            "stale",
+            hub.http
+                .post(hub.url("/callbacks/trtc"))
+                .header("SdkAppId", APP.to_string())
+                .header("Sign", trtc::callback::sign(CALLBACK_KEY, &stale))
+                .body(stale),
+            400,
+        ),
+        (
+            "oversized",
+            hub.http
+                .post(hub.url("/callbacks/trtc"))
+                .header("SdkAppId", APP.to_string())
+                .header("Sign", trtc::callback::sign(CALLBACK_KEY, &oversized))
+                .body(oversized),
+            413,
+        ),
+        (
+            "malformed event",
+            hub.http
+                .post(hub.url("/callbacks/trtc"))
+                .header("SdkAppId", APP.to_string())
+                .header("Sign", trtc::callback::sign(CALLBACK_KEY, &malformed_event))
+                .body(malformed_event),
+            400,
+        ),
+        (
+            "not json",
+            hub.http
+                .post(hub.url("/callbacks/trtc"))
+                .header("SdkAppId", APP.to_string())
+                .header("Sign", trtc::callback::sign(CALLBACK_KEY, b"{nope"))
+                .body(&b"{nope"[..]),
+            400,
+        ),
+    ];
+    let mut reasons = Vec::new();
+    for (name, request, status) in cases {
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status().as_u16(), status, "{name}");
+        let body: Value = response.json().await.unwrap();
+        reasons.push((name, body["reason"].as_str().unwrap().to_owned()));
+    }
+    let expected = [
+        ("forged", "bad_sign"),
+        ("unsigned", "missing_sign"),
+        ("tampered", "bad_sign"),
+        ("wrong app", "wrong_sdk_app_id"),
+        ("no app", "missing_sdk_app_id"),
+        ("stale", "stale_callback_ts"),
+        ("oversized", "body_too_large"),
+        ("malformed event", "malformed_event"),
+        ("not json", "malformed_body"),
+    ];
+    assert_eq!(reasons.iter().map(|(n, r)| (*n, r.as_str())).collect::<Vec<_>>(), expected);
+
+    // Nothing was stored or published.
+    let health: Value = hub.http.get(hub.url("/healthz")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(health["last_seq"], 0);
+    assert_eq!(hub.get_json("/v1/calls", &hub.viewer).await["calls"], json!([]));
+    let metrics = hub.http.get(hub.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    for line in [
+        "switchboard_hub_callbacks_rejected_total{reason=\"bad_sign\"} 2",
+        "switchboard_hub_callbacks_rejected_total{reason=\"stale_callback_ts\"} 1",
+        "switchboard_hub_callbacks_rejected_total{reason=\"body_too_large\"} 1",
+        "switchboard_hub_callbacks_total{outcome=\"accepted\"} 0",
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "missing {line:?} in\n{metrics}");
+    }
+
+    // The good one still goes in, once, however often TRTC retries it.
+    for _ in 0..3 {
+        assert_eq!(hub.post(&good).await.status(), 200);
+    }
+    let health: Value = hub.http.get(hub.url("/healthz")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(health["last_seq"], 1);
+    hub.hub.stop().await;
+}
+
+#[tokio::test]
+async fn two_stream_clients_get_the_same_complete_ordered_log_replayed_then_live() {
+    let hub = TestHub::start(|_| {}).await;
+    let first = call_bodies("task-a", 3);
+    for body in &first {
+        assert_eq!(hub.post(body).await.status(), 200);
+    }
+    let mut early = connect(&hub, 0, &hub.viewer).await;
+    let hello = next_json(&mut early, Duration::from_secs(5)).await.unwrap();
+    assert_eq!(hello["type"], "hello");
+    assert_eq!(hello["role"], "viewer");
+    let replayed = read_events(&mut early, first.len()).await;
+
+    let mut late = connect(&hub, 0, &hub.supervisor).await;
+    // Live events while the second client is still replaying.
+    let second = call_bodies("task-b", 4);
+    let poster = {
+        let bodies = second.clone();
+        let http = hub.http.clone();
+        let url = hub.url("/callbacks/trtc");
+        tokio::spawn(async move {
+            for body in bodies {
+                let response = http
+                    .post(&url)
+                    .header("SdkAppId", APP.to_string())
+                    .header("Sign", trtc::callback::sign(CALLBACK_KEY, &body))
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(response.status(), 200);
+            }
+        })
+    };
+    let total = first.len() + second.len();
+    let early_live = read_events(&mut early, second.len()).await;
+    let late_all = read_events(&mut late, total).await;
+    poster.await.unwrap();
+
+    let seqs = |events: &[(u64, Value)]| events.iter().map(|(seq, _)| *seq).collect::<Vec<_>>();
+    let mut early_all = replayed;
+    early_all.extend(early_live);
+    assert_eq!(seqs(&early_all), (1..=total as u64).collect::<Vec<_>>(), "no gap, no repeat, in order");
+    assert_eq!(seqs(&late_all), seqs(&early_all));
+    assert_eq!(early_all, late_all, "both clients see the same events");
+
+    // The snapshot is the fold of the same events.
+    let call = hub.get_json("/v1/calls/task-b", &hub.viewer).await;
+    assert_eq!(call["summary"]["counts"]["turns"], 4);
+    assert_eq!(call["summary"]["last_robot_sentence"], "回答 3");
+    hub.hub.stop().await;
+}
+
+#[tokio::test]
+async fn the_stream_refuses_missing_and_wrong_tokens() {
+    let hub = TestHub::start(|_| {}).await;
+    let base = hub.base_url.replace("http://", "ws://");
+    for url in [format!("{base}/v1/stream"), format!("{base}/v1/stream?token=sbt_wrong")] {
+        let error = tokio_tungstenite::connect_async(url).await.unwrap_err();
+        let tokio_tungstenite::tungstenite::Error::Http(response) = error else {
+            panic!("expected an HTTP refusal, got {error}");
+        };
+        assert_eq!(response.status().as_u16(), 401);
+    }
+    assert_eq!(hub.get("/v1/calls", "sbt_wrong").await.status(), 401);
+    assert_eq!(hub.http.get(hub.url("/v1/calls")).send().await.unwrap().status(), 401);
+    hub.hub.stop().await;
+}
+
+#[tokio::test]
+async fn after_a_hub_restart_clients_resume_with_no_gap_and_no_repeat() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_owned();
+    let hub = TestHub::start_in(dir, support::config(&path)).await;
+    let (viewer, base) = (hub.viewer.clone(), hub.base_url.clone());
+    let before = call_bodies("task-r", 2);
+    for body in &before {
+        hub.post(body).await;
+    }
+    let mut client = connect(&hub, 0, &viewer).await;
+    let seen = read_events(&mut client, before.len()).await;
+    let last_seen = seen.last().unwrap().0;
+    let TestHub { hub: running, dir, .. } = hub;
+    running.stop().await;
+    // The old connection is gone with the hub.
+    assert!(next_json(&mut client, Duration::from_secs(5)).await.is_none_or(|frame| frame["type"] != "event"));
+
+    // Same data directory, a new port; the users are still there.
+    let mut config = support::config(&path);
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    let again = hub::start(config).await.unwrap();
+    assert_ne!(again.base_url, base, "a new port, so the client must really reconnect");
+    let hub = TestHub {
+        base_url: again.base_url.clone(),
+        hub: again,
+        dir,
+        viewer: viewer.clone(),
+        supervisor: String::new(),
+        lead: String::new(),
+        lead2: String::new(),
+        http: reqwest::Client::new(),
+    };
+    let after = call_bodies("task-s", 2);
+    for body in &after {
+        hub.post(body).await;
+    }
+    // A retry of something stored before the restart is still a duplicate.
+    let retried: Value = hub.post(&before[1]).await.json().await.unwrap();
+    assert_eq!(retried["duplicate"], true);
+
+    let mut resumed = connect(&hub, last_seen, &viewer).await;
+    let rest = read_events(&mut resumed, after.len()).await;
+    let seqs: Vec<u64> = rest.iter().map(|(seq, _)| *seq).collect();
+    assert_eq!(seqs, ((last_seen + 1)..=(last_seen + after.len() as u64)).collect::<Vec<_>>());
+    let caught_up = loop {
+        let frame = next_json(&mut resumed, Duration::from_secs(5)).await.unwrap();
+        if frame["type"] == "caught_up" || frame["type"] == "heartbeat" {
+            break frame;
+        }
+    };
+    assert_eq!(caught_up["last_seq"], last_seen + after.len() as u64);
+    // Snapshots were rebuilt from the log.
+    assert_eq!(hub.get_json("/v1/calls/task-r", &viewer).await["summary"]["counts"]["turns"], 2);
+    hub.hub.stop().await;
+}
