@@ -128,10 +128,10 @@ pub fn test() -> Result<()> {
         Ok(())
     };
     step("formatting", &mut || run(Command::new(cargo()).current_dir(root()).args(["fmt", "--all", "--check"])))?;
-    step("unit and integration tests (domain, engine, ui strings, trtc, emulator + Python SDK)", &mut || {
+    step("unit and integration tests (domain, engine, ui strings, trtc, emulator + Python SDK, hub)", &mut || {
         run(Command::new(cargo())
             .current_dir(root())
-            .args(["test", "-p", "domain", "-p", "engine", "-p", "ui", "-p", "trtc", "-p", "emulator"])
+            .args(["test", "-p", "domain", "-p", "engine", "-p", "ui", "-p", "trtc", "-p", "emulator", "-p", "hub"])
             .env("SWITCHBOARD_PYTHON", crate::setup::python_sdk_python()?))
     })?;
     step("domain builds for wasm32", &mut || run(toolchain::wasm_cargo_build()?.args(["-p", "domain"])))?;
@@ -167,5 +167,5 @@ pub fn test() -> Result<()> {
 
 /// `cargo xtask bench`: the benchmarks, printing figures and ratios.
 pub fn bench() -> Result<()> {
-    run(Command::new(cargo()).current_dir(root()).args(["bench", "-p", "domain", "-p", "emulator"]))
+    run(Command::new(cargo()).current_dir(root()).args(["bench", "-p", "domain", "-p", "emulator", "-p", "hub"]))
 }
