@@ -38,6 +38,9 @@ pub struct HubConfig {
     pub lock_ttl: Duration,
     /// How often stream clients get a heartbeat.
     pub heartbeat: Duration,
+    /// Live events buffered per stream client; a client further behind is told it lagged
+    /// and is resumed from the log.
+    pub live_buffer: usize,
     /// The LLM gateway: where requests are forwarded, with which key, and the key TRTC
     /// must present (`LLMConfig.APIKey` of calls pointed at the gateway).
     pub llm: LlmGatewayConfig,
@@ -92,6 +95,7 @@ impl HubConfig {
             retention: Some(Duration::from_secs(30 * 86_400)),
             lock_ttl: Duration::from_secs(300),
             heartbeat: Duration::from_secs(15),
+            live_buffer: 8_192,
             llm: LlmGatewayConfig::default(),
         }
     }

@@ -57,9 +57,6 @@ use crate::log::{Appended, EventLog, LogError, NewEvent, SqliteLog};
 use crate::metrics::Metrics;
 use crate::store::Store;
 
-/// Live events buffered per stream client before it counts as lagging.
-const LIVE_BUFFER: usize = 8_192;
-
 /// Unix time in ms.
 pub fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |since| since.as_millis() as u64)
@@ -173,7 +170,7 @@ pub async fn start(config: HubConfig) -> anyhow::Result<RunningHub> {
     let log: Arc<dyn EventLog> = Arc::new(SqliteLog::new(pool.clone()));
     let trtc = control::cloud_client(&config)?;
     let (jobs_tx, jobs_rx) = mpsc::channel(4_096);
-    let (live, _) = broadcast::channel(LIVE_BUFFER);
+    let (live, _) = broadcast::channel(config.live_buffer.max(1));
     let shared = Arc::new(Shared {
         log: log.clone(),
         store: Store::new(pool),

@@ -318,3 +318,36 @@ async fn after_a_hub_restart_clients_resume_with_no_gap_and_no_repeat() {
     assert_eq!(hub.get_json("/v1/calls/task-r", &viewer).await["summary"]["counts"]["turns"], 2);
     hub.hub.stop().await;
 }
+
+#[tokio::test]
+async fn a_client_that_falls_behind_is_told_and_resumed_from_the_log_with_nothing_dropped() {
+    // A tiny live buffer, so a client that does not read for a moment falls behind.
+    // Long sentences (100 KB events), so that socket buffers fill up quickly.
+    let hub = TestHub::start(|config| {
+        config.live_buffer = 8;
+        config.max_body_bytes = 1 << 20;
+    })
+    .await;
+    let mut slow = connect(&hub, 0, &hub.viewer).await;
+    assert_eq!(next_json(&mut slow, Duration::from_secs(5)).await.unwrap()["type"], "hello");
+    let t0 = now_ms() - 60_000;
+    let long = "很长的一句话。".repeat(5_000);
+    let mut bodies = vec![started("task-lag", t0)];
+    bodies.extend((0..200).map(|n| sentence("task-lag", &format!("round-{n}"), t0 + 1_000 + n * 10, CUSTOMER, &long)));
+    for body in &bodies {
+        assert_eq!(hub.post(body).await.status(), 200);
+    }
+    let mut seqs = Vec::new();
+    let mut lagged = 0;
+    while seqs.len() < bodies.len() {
+        let frame = next_json(&mut slow, Duration::from_secs(10)).await.expect("the stream went quiet");
+        match frame["type"].as_str() {
+            Some("event") => seqs.push(frame["event"]["seq"].as_u64().unwrap()),
+            Some("lagged") => lagged += 1,
+            _ => {}
+        }
+    }
+    assert!(lagged >= 1, "the client was never told it fell behind");
+    assert_eq!(seqs, (1..=bodies.len() as u64).collect::<Vec<_>>(), "resumed from the log: no gap, no repeat");
+    hub.hub.stop().await;
+}
