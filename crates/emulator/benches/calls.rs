@@ -273,6 +273,8 @@ impl Bench {
             calls,
             arrival_per_minute: ARRIVAL_PER_MINUTE,
             data_dir: None,
+            error_rates: emulator::ErrorRates::default(),
+            llm_url: None,
         };
         let started = Instant::now();
         let running = emulator::start_emulator(config, SocketAddr::from(([127, 0, 0, 1], 0))).await?;

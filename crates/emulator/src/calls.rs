@@ -1,6 +1,8 @@
 //! The running conversations behind the Cloud API: `StartAIConversation` spawns one,
-//! `Stop`/`Control`/`UpdateAIConversation` reach it through its control channel, and a
-//! conversation that ends on its own (customer gone, idle timeout) marks its task stopped.
+//! `Stop`/`Control`/`UpdateAIConversation` reach it through its control channel, a
+//! conversation's phase answers `DescribeAIConversation`, and a conversation that ends on
+//! its own (customer gone, idle timeout) marks its task stopped. All conversations share
+//! one HTTP client for their LLM requests, so connections are reused.
 
 use std::{
     collections::HashMap,
@@ -11,13 +13,22 @@ use std::{
 };
 
 use serde_json::Value;
-use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::{mpsc::UnboundedSender, watch};
 
 use crate::{
     cloud_api::Cloud,
-    conversation::{self, CallSpec, Control, Language, Speed},
+    conversation::{
+        self, CallSpec, Control, ErrorRates, Language, LlmConfig, Phase, Pipeline, Speed, TtsConfig, Update,
+    },
     outputs::Outputs,
 };
+
+/// A running conversation, as the Cloud API reaches it.
+#[derive(Debug)]
+struct Live {
+    control: UnboundedSender<Control>,
+    phase: watch::Receiver<Phase>,
+}
 
 /// How conversations are played.
 #[derive(Debug)]
@@ -25,22 +36,36 @@ pub struct Calls {
     outputs: Outputs,
     speed: f64,
     seed: AtomicU64,
-    controls: Mutex<HashMap<String, UnboundedSender<Control>>>,
+    pipeline: Pipeline,
+    controls: Mutex<HashMap<String, Live>>,
     /// Signalled when a conversation ends, for whoever waits for a free slot.
     ended: tokio::sync::Notify,
 }
 
 impl Calls {
     /// Conversations emitting into `outputs`, at `speed`, scripted from `seed` (each call
-    /// takes the next seed, so a run is reproducible).
+    /// takes the next seed, so a run is reproducible), with the default error rates and no
+    /// LLM requests (every reply scripted); see [`Calls::with_pipeline`].
     pub fn new(outputs: Outputs, speed: f64, seed: u64) -> Calls {
+        Calls::with_pipeline(outputs, speed, seed, Pipeline::default())
+    }
+
+    /// Conversations as [`Calls::new`], with `pipeline`'s HTTP client for LLM requests and
+    /// its error rates.
+    pub fn with_pipeline(outputs: Outputs, speed: f64, seed: u64, pipeline: Pipeline) -> Calls {
         Calls {
             outputs,
             speed,
             seed: AtomicU64::new(seed),
+            pipeline,
             controls: Mutex::new(HashMap::new()),
             ended: tokio::sync::Notify::new(),
         }
+    }
+
+    /// The pipeline error rates the conversations play.
+    pub fn error_rates(&self) -> ErrorRates {
+        self.pipeline.rates
     }
 
     /// Number of conversations currently running.
@@ -71,11 +96,15 @@ impl Calls {
                 .unwrap_or(conversation::DEFAULT_INTERRUPT_SPEECH_MS),
             max_idle_secs: number(agent, "MaxIdleTime").unwrap_or(60),
             subtitle_mode: number(agent, "SubtitleMode").unwrap_or(0),
+            llm: params.get("LLMConfig").and_then(Value::as_str).and_then(LlmConfig::parse),
+            tts: params.get("TTSConfig").and_then(Value::as_str).and_then(TtsConfig::parse).unwrap_or_default(),
         };
         let seed = self.seed.fetch_add(1, Ordering::Relaxed);
-        let (handle, control) = conversation::spawn(spec, self.outputs.clone(), Speed(self.speed), seed);
-        self.controls.lock().unwrap_or_else(PoisonError::into_inner).insert(task_id.to_owned(), control);
+        let spawned = conversation::spawn(spec, self.outputs.clone(), Speed(self.speed), seed, &self.pipeline);
+        let live = Live { control: spawned.controls, phase: spawned.phase };
+        self.controls.lock().unwrap_or_else(PoisonError::into_inner).insert(task_id.to_owned(), live);
         let task_id = task_id.to_owned();
+        let handle = spawned.task;
         tokio::spawn(async move {
             let outcome = handle.await;
             if let Some(cloud) = cloud.upgrade() {
@@ -89,10 +118,15 @@ impl Calls {
 
     /// Sends `control` to the conversation of `task_id`, if it is running.
     pub(crate) fn control(&self, task_id: &str, control: Control) {
-        if let Some(tx) = self.controls.lock().unwrap_or_else(PoisonError::into_inner).get(task_id) {
+        if let Some(live) = self.controls.lock().unwrap_or_else(PoisonError::into_inner).get(task_id) {
             // A closed channel means the conversation is ending; nothing left to tell it.
-            let _ = tx.send(control);
+            let _ = live.control.send(control);
         }
+    }
+
+    /// The phase of the conversation of `task_id`, while it runs.
+    pub(crate) fn phase(&self, task_id: &str) -> Option<Phase> {
+        self.controls.lock().unwrap_or_else(PoisonError::into_inner).get(task_id).map(|live| *live.phase.borrow())
     }
 
     /// Waits until a conversation ends (returns at once if one ended since the last wait).
@@ -105,6 +139,19 @@ impl Calls {
         // One stored permit at most: the single waiter re-checks the count anyway.
         self.ended.notify_one();
     }
+}
+
+/// The conversation's [`Control::Update`] for a valid `UpdateAIConversation` body. A
+/// `LLMConfig` or `TTSConfig` that is not a JSON object leaves that config unchanged.
+pub(crate) fn update_of(params: &Value) -> Control {
+    let config = |key: &str| params.get(key).and_then(Value::as_str);
+    Control::Update(Box::new(Update {
+        welcome_message: params.get("WelcomeMessage").and_then(Value::as_str).map(str::to_owned),
+        interrupt_mode: params.get("InterruptMode").and_then(Value::as_u64),
+        interrupt_speech_ms: params.get("InterruptSpeechDuration").and_then(Value::as_u64),
+        llm: config("LLMConfig").and_then(LlmConfig::parse),
+        tts: config("TTSConfig").and_then(TtsConfig::parse),
+    }))
 }
 
 /// The conversation's [`Control`] for a valid `ControlAIConversation` body.

@@ -7,7 +7,11 @@
 //!   and cloud recording actions;
 //! - [`conversation`]: a scripted call (zh/en personas, realistic latencies, interruptions,
 //!   errors) for every started task, emitting callbacks and room messages ([`outputs`]),
-//!   driven by [`calls`] from the Cloud API;
+//!   driven by [`calls`] from the Cloud API; its replies come from the task's
+//!   OpenAI-compatible LLM (`LLMConfig`) when that is reachable;
+//! - [`llm_endpoint`]: `POST /v1/chat/completions`, the emulator's own OpenAI-compatible
+//!   LLM answering with the scripted lines (with LLM failures at the configured rate) —
+//!   where generated calls point by default;
 //! - [`callbacks`]: signed callback delivery with TRTC's timeout and retry schedule;
 //! - [`room_link`]: `GET /room` WebSocket — join a call's room with a UserSig, receive its
 //!   cmdID-1 messages and its audio, send 20000/20001;
@@ -27,6 +31,7 @@ pub mod callbacks;
 pub mod calls;
 pub mod cloud_api;
 pub mod conversation;
+pub mod llm_endpoint;
 pub mod outputs;
 mod rate_limit;
 pub mod recording;
@@ -40,6 +45,7 @@ use std::{net::SocketAddr, path::PathBuf, sync::Arc};
 use tokio::net::TcpListener;
 
 pub use cloud_api::{Cloud, CloudConfig};
+pub use conversation::ErrorRates;
 
 /// A running emulator on a loopback (or any) address.
 #[derive(Debug)]
@@ -90,6 +96,33 @@ pub struct EmulatorConfig {
     /// Where recording files are written (`<data_dir>/recordings/<TaskId>/`); `None` = a
     /// directory under the system's temp dir, `trtc-emulator-<pid>`.
     pub data_dir: Option<PathBuf>,
+    /// Pipeline-error rates per reply, by stage (the script's, and the LLM endpoint's).
+    pub error_rates: ErrorRates,
+    /// The `APIUrl` generated calls use; `None` = this emulator's own
+    /// `<base URL>/v1/chat/completions`.
+    pub llm_url: Option<String>,
+}
+
+impl EmulatorConfig {
+    /// `cloud` with everything else at its default: no callbacks (drained and counted),
+    /// real-time speed, seed 1, no generated traffic (6 arrivals a minute once `calls` is
+    /// set), recordings under a temporary directory, the default error rates, generated
+    /// calls using this emulator's own LLM endpoint. Set fields after, or spread it
+    /// (`EmulatorConfig { calls: 4, ..EmulatorConfig::new(cloud) }`).
+    pub fn new(cloud: CloudConfig) -> EmulatorConfig {
+        EmulatorConfig {
+            cloud,
+            callback_url: None,
+            callback_key: String::new(),
+            speed: 1.0,
+            seed: 1,
+            calls: 0,
+            arrival_per_minute: 6.0,
+            data_dir: None,
+            error_rates: ErrorRates::default(),
+            llm_url: None,
+        }
+    }
 }
 
 /// A running emulator with conversations, callbacks and (optionally) generated traffic.
@@ -123,19 +156,34 @@ pub async fn start_emulator(config: EmulatorConfig, listen: SocketAddr) -> std::
     let addr = listener.local_addr()?;
     let base_url = format!("http://{addr}");
     let (outputs, receivers) = outputs::Outputs::new();
-    let calls = calls::Calls::new(outputs.clone(), config.speed, config.seed);
+    let http = reqwest::Client::builder()
+        .build()
+        .map_err(|err| std::io::Error::other(format!("cannot build the LLM HTTP client: {err}")))?;
+    let pipeline = conversation::Pipeline { http: Some(http), rates: config.error_rates };
+    let calls = calls::Calls::with_pipeline(outputs.clone(), config.speed, config.seed, pipeline);
     let data_dir = config.data_dir.clone().unwrap_or_else(|| {
         let dir = recording::Recorder::default_data_dir();
         tracing::info!(dir = %dir.display(), "no data dir given: recordings go to a temporary directory");
         dir
     });
-    let recorder = recording::Recorder::new(outputs.clone(), config.speed, &data_dir, base_url.clone());
+    let recorder = recording::Recorder::with_clock_offset(
+        outputs.clone(),
+        config.speed,
+        &data_dir,
+        base_url.clone(),
+        config.cloud.clock_offset_secs,
+    );
     let cloud = Cloud::with_calls_and_recorder(config.cloud.clone(), calls, recorder.clone());
     let audio = room_audio::RoomAudio::new();
     let speaker = room_audio::spawn(audio.clone(), &outputs, config.speed);
     let app = cloud_api::router(cloud.clone())
         .merge(room_link::router_with_audio(outputs.clone(), room_link::RoomLinkConfig::from(&config.cloud), audio))
-        .merge(recording::router(recorder));
+        .merge(recording::router(recorder))
+        .merge(llm_endpoint::router(llm_endpoint::EndpointConfig {
+            speed: config.speed,
+            error_rate: config.error_rates.llm,
+            seed: config.seed,
+        }));
     let mut tasks = vec![
         tokio::spawn(async move {
             if let Err(err) = axum::serve(listener, app).await {
@@ -176,6 +224,7 @@ pub async fn start_emulator(config: EmulatorConfig, listen: SocketAddr) -> std::
             seed: config.seed,
             sdk_app_id: config.cloud.sdk_app_id,
             sdk_secret_key: config.cloud.sdk_secret_key.clone(),
+            llm_url: config.llm_url.clone().unwrap_or_else(|| format!("{base_url}{}", llm_endpoint::PATH)),
         };
         tasks.push(traffic::spawn(client, cloud.clone(), traffic));
     }

@@ -4,11 +4,13 @@ use std::net::SocketAddr;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
-use emulator::{CloudConfig, EmulatorConfig};
+use emulator::{CloudConfig, EmulatorConfig, ErrorRates};
 
 /// A local Tencent Cloud for TRTC AI conversation: the Cloud API v3 (TC3-signed, with the
-/// documented envelopes, error codes and rate limits), scripted conversations for every
-/// started task, signed callbacks, cloud recordings (WAV files) and a traffic generator.
+/// documented envelopes, error codes and rate limits), a conversation for every started
+/// task (replies from the task's OpenAI-compatible LLM, or scripted), signed callbacks,
+/// cloud recordings (WAV files), its own scripted LLM at /v1/chat/completions, and a
+/// traffic generator.
 ///
 /// The official SDKs work against it unchanged, e.g. in Python:
 /// HttpProfile(endpoint="127.0.0.1:PORT", protocol="http").
@@ -65,6 +67,23 @@ struct Args {
     /// directory under the system's temp dir.
     #[arg(long, env = "TRTC_EMULATOR_DATA_DIR", value_name = "DIR")]
     data_dir: Option<std::path::PathBuf>,
+    /// The OpenAI-compatible chat-completions URL generated calls put in
+    /// `LLMConfig.APIUrl` (e.g. a hub's LLM gateway). Default: this emulator's own scripted
+    /// endpoint, `<base URL>/v1/chat/completions`.
+    #[arg(long, env = "TRTC_EMULATOR_LLM_URL", value_name = "URL")]
+    llm_url: Option<String>,
+    /// Chance (0–1) that a reply fails at ASR (908/10030 `asr_error`, 30100/30102). A
+    /// far-field caller's extra ASR errors come on top.
+    #[arg(long, env = "TRTC_EMULATOR_ASR_ERROR_RATE", default_value_t = 0.01)]
+    asr_error_rate: f64,
+    /// Chance (0–1) that a reply fails at the LLM (30200/30201/30202). Scripted replies draw
+    /// it; calls whose LLM is this emulator's endpoint get it from that endpoint as real
+    /// HTTP failures (429, 500, a stall past the timeout); other LLMs fail on their own.
+    #[arg(long, env = "TRTC_EMULATOR_LLM_ERROR_RATE", default_value_t = 0.02)]
+    llm_error_rate: f64,
+    /// Chance (0–1) that a reply fails at TTS (30300/30301/30302).
+    #[arg(long, env = "TRTC_EMULATOR_TTS_ERROR_RATE", default_value_t = 0.01)]
+    tts_error_rate: f64,
 }
 
 #[tokio::main]
@@ -91,6 +110,15 @@ async fn main() -> Result<()> {
             bail!("--callback-url must be an http:// or https:// URL, not {url:?}");
         }
     }
+    if let Some(url) = &args.llm_url {
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            bail!("--llm-url must be an http:// or https:// URL, not {url:?}");
+        }
+    }
+    let error_rates = ErrorRates { asr: args.asr_error_rate, llm: args.llm_error_rate, tts: args.tts_error_rate };
+    if let Some((stage, rate)) = error_rates.invalid() {
+        bail!("--{stage}-error-rate must be a fraction from 0 to 1 (e.g. 0.02), not {rate}");
+    }
     let cloud = CloudConfig {
         sdk_app_id: args.sdk_app_id,
         keys: vec![(args.secret_id, args.secret_key)],
@@ -107,6 +135,8 @@ async fn main() -> Result<()> {
         calls: args.calls,
         arrival_per_minute: args.arrival_rate,
         data_dir: args.data_dir,
+        error_rates,
+        llm_url: args.llm_url,
     };
     let running = emulator::start_emulator(config, args.listen)
         .await

@@ -16,6 +16,9 @@
 //! ends where its final subtitle arrived; the file lasts as long as the emulated call
 //! (wall time × speed). Stream subscriptions and mix layouts are accepted but not applied,
 //! and `DescribeCloudRecording` lists files only for CloudStorage (VOD lists none, §5.2).
+//!
+//! Timestamps (`EventMsTs`, `BeginTimeStamp`, file start and end) come from the same clock
+//! as the Cloud API's: the wall clock plus `--clock-offset-secs`.
 
 use std::{
     collections::HashMap,
@@ -108,10 +111,15 @@ pub struct Recorder {
     base_url: String,
     live: Mutex<HashMap<String, Live>>,
     produced: Mutex<HashMap<String, Vec<String>>>,
+    /// Added to the wall clock, as the Cloud API does (`--clock-offset-secs`).
+    clock_offset_secs: i64,
 }
 
-fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(0))
+/// Unix ms of the wall clock shifted by `offset_secs`.
+fn now_ms(offset_secs: i64) -> u64 {
+    let real = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
+    let skewed = i128::try_from(real).unwrap_or(0) + i128::from(offset_secs) * 1000;
+    u64::try_from(skewed).unwrap_or(0)
 }
 
 /// Base64 with `/`→`-` and `=`→`.`, as TRTC spells user ids and string rooms in file names.
@@ -169,8 +177,21 @@ impl RecordingSpec {
 }
 
 impl Recorder {
-    /// Recorders writing under `<data_dir>/recordings`, emitting through `outputs`.
+    /// Recorders writing under `<data_dir>/recordings`, emitting through `outputs`, on the
+    /// unshifted wall clock.
     pub fn new(outputs: Outputs, speed: f64, data_dir: &Path, base_url: String) -> Arc<Recorder> {
+        Recorder::with_clock_offset(outputs, speed, data_dir, base_url, 0)
+    }
+
+    /// Recorders as [`Recorder::new`] whose clock runs `clock_offset_secs` ahead (behind,
+    /// when negative) of the wall clock — the Cloud API's `--clock-offset-secs`.
+    pub fn with_clock_offset(
+        outputs: Outputs,
+        speed: f64,
+        data_dir: &Path,
+        base_url: String,
+        clock_offset_secs: i64,
+    ) -> Arc<Recorder> {
         Arc::new(Recorder {
             outputs,
             speed,
@@ -178,7 +199,12 @@ impl Recorder {
             base_url,
             live: Mutex::new(HashMap::new()),
             produced: Mutex::new(HashMap::new()),
+            clock_offset_secs,
         })
+    }
+
+    fn now_ms(&self) -> u64 {
+        now_ms(self.clock_offset_secs)
     }
 
     /// The directory without `--data-dir`: `<temp>/trtc-emulator-<pid>`.
@@ -197,7 +223,7 @@ impl Recorder {
     /// Starts recording a task just created through the API: 301, then listen.
     pub(crate) fn start(self: &Arc<Self>, cloud: Weak<Cloud>, spec: RecordingSpec) {
         let mut rooms = self.outputs.subscribe_rooms();
-        let started_ms = now_ms();
+        let started_ms = self.now_ms();
         self.outputs.emit(spec.callback(301, started_ms, json!({"Status": 0})));
         let (stop_tx, mut stop_rx) = oneshot::channel();
         self.live().insert(
@@ -217,7 +243,8 @@ impl Recorder {
                         Ok(message) if message.room_id == spec.room_id => {
                             deadline = tokio::time::Instant::now() + idle;
                             if let Some((user_id, text)) = spoken.complete(&message) {
-                                recorder.heard(&spec, Line { user_id, text, at_ms: now_ms() });
+                                let at_ms = recorder.now_ms();
+                                recorder.heard(&spec, Line { user_id, text, at_ms });
                             }
                         }
                         Ok(_) | Err(RecvError::Lagged(_)) => {}
@@ -294,7 +321,7 @@ impl Recorder {
 
     async fn finish(&self, task_id: &str, leave_code: u64) {
         let Some(task) = self.live().remove(task_id) else { return };
-        let stopped_ms = now_ms().max(task.started_ms);
+        let stopped_ms = self.now_ms().max(task.started_ms);
         let dir = self.dir.join(task_id);
         let (spec, started_ms, speed) = (task.spec.clone(), task.started_ms, self.speed);
         let lines = task.lines;
@@ -313,7 +340,7 @@ impl Recorder {
             }
         };
         self.produced().insert(task_id.to_owned(), files.iter().map(|f| f.file_name.clone()).collect());
-        let ms = now_ms();
+        let ms = self.now_ms();
         let status = u64::from(files.is_empty() && spec.record_mode == 2);
         let messages: Vec<Value> = files
             .iter()

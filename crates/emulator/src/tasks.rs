@@ -1,7 +1,13 @@
 //! The emulated cloud's state: AI conversation tasks and cloud recording tasks, with the
-//! lifecycle of trtc-contract.md §7: Start → `Preparing` → `InProgress`; Stop → `Stopped`
-//! for a grace period → then unknown (`FailedOperation.TaskNotExist`). A second task with
-//! the same robot UserId in a room ends the first (§2.1).
+//! lifecycle of trtc-contract.md §2.7 and §7: Start → `Idle` (accepted, not started yet) →
+//! `Preparing` → `InProgress`; Stop → `Stopped` for a grace period → then unknown
+//! (`FailedOperation.TaskNotExist`). A second task with the same robot UserId in a room
+//! ends the first (§2.1).
+//!
+//! The phases here follow the clock alone: `Preparing` for [`PREPARING_MS`], then
+//! `InProgress` — a task with nothing behind it never starts, so it is never `Idle`. When a
+//! conversation plays behind the task, its own phase answers Describe instead: `Idle`
+//! until its robot starts, `Preparing` until 909, then `InProgress` (see [`crate::calls`]).
 //!
 //! Time is passed in (Unix ms), so tests can drive it.
 
@@ -9,7 +15,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-/// How long a started task reports `Preparing`.
+/// How long a started task reports `Preparing` (without a conversation behind it).
 pub const PREPARING_MS: u64 = 500;
 /// How long a stopped task still answers Describe with `Stopped`.
 pub const STOPPED_GRACE_MS: u64 = 10_000;
@@ -32,6 +38,7 @@ pub struct AiTask {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AiStatus {
+    Idle,
     Preparing,
     InProgress,
     Stopped,
@@ -40,6 +47,7 @@ pub enum AiStatus {
 impl AiStatus {
     pub fn wire(self) -> &'static str {
         match self {
+            AiStatus::Idle => "Idle",
             AiStatus::Preparing => "Preparing",
             AiStatus::InProgress => "InProgress",
             AiStatus::Stopped => "Stopped",
@@ -133,7 +141,7 @@ impl Tasks {
     /// [`TaskError::TaskNotExist`] when the task is unknown or already stopped.
     pub fn stop(&mut self, task_id: &str, now_ms: u64) -> Result<(), TaskError> {
         match self.ai(task_id, now_ms) {
-            Some((task, AiStatus::Preparing | AiStatus::InProgress)) => {
+            Some((task, AiStatus::Idle | AiStatus::Preparing | AiStatus::InProgress)) => {
                 task.stopped_ms = Some(now_ms);
                 Ok(())
             }
@@ -147,7 +155,7 @@ impl Tasks {
     /// [`TaskError::TaskNotExist`] when the task is unknown or stopped.
     pub fn running(&mut self, task_id: &str, now_ms: u64) -> Result<&mut AiTask, TaskError> {
         match self.ai(task_id, now_ms) {
-            Some((task, AiStatus::Preparing | AiStatus::InProgress)) => Ok(task),
+            Some((task, AiStatus::Idle | AiStatus::Preparing | AiStatus::InProgress)) => Ok(task),
             _ => Err(TaskError::TaskNotExist),
         }
     }

@@ -2,6 +2,8 @@
 //! conversations through the real Cloud API with the `trtc` client — signed, rate limited,
 //! exactly as a backend would — keeping up to `calls` running, with Poisson arrivals at
 //! `arrival_per_minute` (scaled by the speed factor) and random scenarios from the seed.
+//! Every call's `LLMConfig` points at `llm_url` (by default the emulator's own scripted
+//! endpoint), streaming, with a system prompt, two rounds of history and an API key.
 
 use std::{sync::Arc, time::Duration};
 
@@ -24,6 +26,8 @@ pub struct TrafficConfig {
     /// Mints the robots' UserSigs; without it the emulator does not check them, and a
     /// ticket signed with a throwaway key is sent.
     pub sdk_secret_key: Option<String>,
+    /// The OpenAI-compatible chat-completions URL the calls' `LLMConfig.APIUrl` names.
+    pub llm_url: String,
 }
 
 /// Runs until aborted.
@@ -65,10 +69,20 @@ fn scenario(rng: &mut StdRng, config: &TrafficConfig, n: u64) -> StartAIConversa
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let key = config.sdk_secret_key.as_deref().unwrap_or("traffic-generator-unverified-key");
     let user_sig = trtc::usersig::generate(config.sdk_app_id, key, &robot, 86_400, now).unwrap_or_default();
-    let (language, welcome, voice) = if english {
-        ("en", "Hello, this is the virtual assistant. How can I help you today?", "v-female-p9Xy7Q1L")
+    let (language, welcome, voice, prompt) = if english {
+        (
+            "en",
+            "Hello, this is the virtual assistant. How can I help you today?",
+            "v-female-p9Xy7Q1L",
+            "You are a polite customer-service agent. Answer in one or two short sentences.",
+        )
     } else {
-        ("zh", "您好，我是智能客服小美，请问有什么可以帮您？", "female-kefu-xiaomei")
+        (
+            "zh",
+            "您好，我是智能客服小美，请问有什么可以帮您？",
+            "female-kefu-xiaomei",
+            "你是礼貌的客服，用一两句话简短回答。",
+        )
     };
     let body = json!({
         "SdkAppId": config.sdk_app_id,
@@ -82,7 +96,8 @@ fn scenario(rng: &mut StdRng, config: &TrafficConfig, n: u64) -> StartAIConversa
         },
         "STTConfig": {"Language": language, "VadSilenceTime": rng.random_range(500..1200u64)},
         "LLMConfig": json!({"LLMType": "openai", "Model": "gpt-4o-mini", "APIKey": "emulated",
-                            "APIUrl": "http://127.0.0.1:9/v1/chat/completions", "Streaming": true}).to_string(),
+                            "APIUrl": config.llm_url, "Streaming": true, "SystemPrompt": prompt,
+                            "History": 2}).to_string(),
         "TTSConfig": json!({"TTSType": "flow", "VoiceId": voice, "Model": "flow_01_turbo", "Language": language}).to_string(),
     });
     // Built from JSON through the typed model, so what is sent is what a typed backend sends.
@@ -105,6 +120,7 @@ mod tests {
             seed,
             sdk_app_id: 1_400_000_000,
             sdk_secret_key: Some("traffic-test-secret".into()),
+            llm_url: "http://127.0.0.1:8721/v1/chat/completions".into(),
         }
     }
 

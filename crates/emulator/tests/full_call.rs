@@ -44,6 +44,8 @@ fn config(callback_url: String, calls: usize, speed: f64) -> EmulatorConfig {
         calls,
         arrival_per_minute: 600.0,
         data_dir: None,
+        error_rates: emulator::ErrorRates::default(),
+        llm_url: None,
     }
 }
 

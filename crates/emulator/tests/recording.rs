@@ -54,6 +54,8 @@ async fn emulator(callback_url: String, data_dir: &std::path::Path) -> (RunningE
         calls: 0,
         arrival_per_minute: 1.0,
         data_dir: Some(data_dir.to_owned()),
+        error_rates: emulator::ErrorRates::default(),
+        llm_url: None,
     };
     let running = emulator::start_emulator(config, "127.0.0.1:0".parse().unwrap()).await.unwrap();
     let client = Client::new(

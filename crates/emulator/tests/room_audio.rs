@@ -34,6 +34,8 @@ fn config(speed: f64) -> EmulatorConfig {
         calls: 0,
         arrival_per_minute: 0.0,
         data_dir: None,
+        error_rates: emulator::ErrorRates::default(),
+        llm_url: None,
     }
 }
 

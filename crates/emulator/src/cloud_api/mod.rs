@@ -27,11 +27,11 @@ use axum::{
 use serde_json::{json, Map, Value};
 
 use crate::{
-    calls::{control_of, Calls},
-    conversation::Control,
+    calls::{control_of, update_of, Calls},
+    conversation::{Control, Phase},
     rate_limit::RateLimiter,
     recording::{Recorder, RecordingSpec, Storage},
-    tasks::{AiTask, RecordingTask, TaskError, Tasks},
+    tasks::{AiStatus, AiTask, RecordingTask, TaskError, Tasks},
 };
 use schema::Invalid;
 
@@ -486,6 +486,13 @@ fn run(cloud: &Arc<Cloud>, action: Action, params: &Value) -> Result<Map<String,
                 _ => return Err(fail("InvalidParameter.TaskId", "Give a TaskId, or a SessionId (with its SdkAppId).")),
             };
             let (task, status) = tasks.ai(&task_id, now).ok_or_else(task_not_exist)?;
+            // A conversation behind the task knows better than the clock where it is.
+            let status = match (status, cloud.calls.as_ref().and_then(|calls| calls.phase(&task_id))) {
+                (AiStatus::Stopped, _) | (_, None) => status,
+                (_, Some(Phase::Idle)) => AiStatus::Idle,
+                (_, Some(Phase::Preparing)) => AiStatus::Preparing,
+                (_, Some(Phase::InProgress)) => AiStatus::InProgress,
+            };
             if u64_of(params, "SdkAppId").is_some_and(|id| id != task.sdk_app_id) {
                 return Err(task_not_exist());
             }
@@ -539,11 +546,7 @@ fn run(cloud: &Arc<Cloud>, action: Action, params: &Value) -> Result<Map<String,
             task.log.push(params.clone());
             drop(tasks);
             if let Some(calls) = &cloud.calls {
-                let welcome_message = str_of(params, "WelcomeMessage").map(str::to_owned);
-                calls.control(
-                    task_id,
-                    Control::Update { welcome_message, interrupt_mode: u64_of(params, "InterruptMode") },
-                );
+                calls.control(task_id, update_of(params));
             }
             Ok(output(vec![]))
         }

@@ -9,7 +9,7 @@ use domain::event::{MetricName, RobotState};
 use super::script::{Failure, Line, LineKind, Script, Stage};
 use super::timing::{self, LlmTiming, TtsTiming};
 use super::wire::{Out, Who};
-use super::Language;
+use super::{Language, Phase};
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Act {
@@ -20,6 +20,8 @@ pub(crate) enum Act {
     OverTalk {
         ms: u64,
     },
+    /// The task moves to another phase (what `DescribeAIConversation` reports).
+    Phase(Phase),
     /// The segment is over.
     End,
 }
@@ -56,11 +58,14 @@ pub(crate) struct RobotPlan {
     pub metrics: bool,
 }
 
-/// Customer and robot enter, 901, audio, 909.
+/// Customer and robot enter, 901, audio, 909. The task is `Idle` for the first half of
+/// the robot's start-up, `Preparing` from then until 909, `InProgress` after.
 pub(crate) fn start(script: &Script) -> (Vec<Beat>, u64) {
     let started = script.start.started;
     let ready = started + script.start.ready;
     let beats = vec![
+        Beat { at: started / 2, act: Act::Phase(Phase::Preparing) },
+        Beat { at: ready, act: Act::Phase(Phase::InProgress) },
         Beat::out(0, Out::Entered(Who::Customer)),
         Beat::out(0, Out::AudioStarted(Who::Customer)),
         Beat::out(started, Out::Entered(Who::Robot)),
@@ -80,7 +85,7 @@ fn metric(at: u64, round: &str, metric: MetricName, value: u64) -> Beat {
 }
 
 /// 908 + 10030, and the robot listens again.
-fn failed(mut beats: Vec<Beat>, round: &str, failure: &Failure, at: u64) -> (Vec<Beat>, u64) {
+pub(crate) fn failed(mut beats: Vec<Beat>, round: &str, failure: &Failure, at: u64) -> (Vec<Beat>, u64) {
     beats.push(Beat::out(at, Out::Failed { round: round.to_owned(), failure: failure.clone() }));
     beats.push(state(at, round, RobotState::Listening));
     (beats, at)
@@ -178,11 +183,10 @@ pub(crate) fn robot(
     if plan.thinking {
         beats.push(state(now, round, RobotState::Thinking));
     }
-    let failure_in = |stage: Stage| plan.failure.as_ref().filter(|failure| failure.stage == stage);
     // When the reply's text starts to exist, and how fast the rest of it streams.
     let (text_from, per_char) = match plan.llm {
         Some(llm) => {
-            if let Some(failure) = failure_in(Stage::Llm) {
+            if let Some(failure) = plan.failure.as_ref().filter(|failure| failure.stage == Stage::Llm) {
                 return failed(beats, round, failure, now + failure.after);
             }
             let first_token = now + llm.first_token;
@@ -194,10 +198,30 @@ pub(crate) fn robot(
         }
         None => (now, 0),
     };
-    if let Some(failure) = failure_in(Stage::Tts) {
-        return failed(beats, round, failure, text_from + failure.after);
+    let (mut spoken, end) = speak(language, subtitle_mode, plan, round, text_from, per_char, now, interrupt_ms);
+    beats.append(&mut spoken);
+    (beats, end)
+}
+
+/// The robot speaks `plan.text`, whose first token existed at `text_from` and which
+/// streamed at `per_char` ms a character: TTS (or its failure), subtitles, 903, 905 and
+/// the states. Nothing happens before `not_before` (an answer that arrived late).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn speak(
+    language: Language,
+    subtitle_mode: u64,
+    plan: &RobotPlan,
+    round: &str,
+    text_from: u64,
+    per_char: u64,
+    not_before: u64,
+    interrupt_ms: u64,
+) -> (Vec<Beat>, u64) {
+    let mut beats = Vec::new();
+    if let Some(failure) = plan.failure.as_ref().filter(|failure| failure.stage == Stage::Tts) {
+        return failed(beats, round, failure, (text_from + failure.after).max(not_before));
     }
-    let speak = text_from + plan.tts.first_frame;
+    let speak = (text_from + plan.tts.first_frame).max(not_before);
     if plan.metrics {
         beats.push(metric(speak, round, MetricName::TtsNetworkLatency, plan.tts.network));
         beats.push(metric(speak, round, MetricName::TtsFirstFrameLatency, plan.tts.first_frame));

@@ -4,16 +4,61 @@
 //! (trtc-contract.md §3, §4, §7).
 //!
 //! What lives here: the public API ([`CallSpec`], [`Speed`], [`Control`], [`CallOutcome`],
-//! [`spawn`]); the personas (`personas`, data only); the latency and pacing distributions
-//! (`timing`); the per-seed script (`script`); the wire shapes (`wire`); the timed beats of
-//! each part of a call (`beats`); and the runner that plays them and reacts to
-//! [`Control`]s (`runner`).
+//! [`spawn`], [`Pipeline`], [`ErrorRates`], [`Phase`]); the personas (`personas`, data
+//! only); the latency and pacing distributions (`timing`); the per-seed script (`script`);
+//! the outbound LLM call (`llm`: `LLMConfig`, history, request, SSE, error mapping); the
+//! wire shapes (`wire`); the timed beats of each part of a call (`beats`); and the runner
+//! that plays them, waits for the LLM and reacts to [`Control`]s (`runner`).
 //!
-//! What deliberately does not: HTTP (the Cloud API hands us a [`CallSpec`] and forwards
+//! What deliberately does not: the Cloud API (it hands us a [`CallSpec`] and forwards
 //! [`Control`]s), signing and posting callbacks, the room link and recordings — all of that
-//! sits behind [`Outputs`]. No real LLM is called; replies are scripted.
+//! sits behind [`Outputs`] — and the emulator's own LLM endpoint ([`crate::llm_endpoint`]).
 //!
 //! Interpretations of the contract, in one place:
+//! - Replies come from a real LLM when the task's `LLMConfig` has `LLMType` `openai` and an
+//!   http(s) `APIUrl` (DESIGN.md: "calling the configured OpenAI-compatible LLM endpoint
+//!   when one is reachable"): a customer sentence's reply and an `InvokeLLM` reply are each
+//!   one POST of an OpenAI chat completion (`model`; `messages` = `SystemPrompt` as system,
+//!   `UserMessages`, then the history window; `stream` = `Streaming`; `max_tokens`,
+//!   `temperature`, `top_p`; `MetaInfo` merged into the body) with `Authorization: Bearer
+//!   <APIKey>`, `X-Task-Id`, `X-Request-Id` (a fresh UUID; no retries, so never reused),
+//!   `X-Sdk-App-Id`, `X-User-Id` (the customer's `TargetUserId` — the contract does not
+//!   say whose id it is), `X-Room-Id`, `X-Room-Id-Type`, and `X-Invoke-LLM: 1` for an
+//!   `InvokeLLM`. The robot says exactly the text the LLM returned (outer whitespace
+//!   trimmed). Streamed (SSE) and whole JSON answers are both read, whatever was asked
+//!   for; a `meta.info` line becomes a 10002 room message (roundid beside the payload),
+//!   never spoken.
+//! - A real LLM's timings are measured: `llm_network_latency` to the response headers,
+//!   `llm_first_token` to the first content token (for a whole JSON answer, its arrival),
+//!   both in emulated ms = wall ms × speed (at speed 1, the wall clock). They are emitted
+//!   when the first token arrives; the robot starts speaking `tts_first_frame_latency`
+//!   after the first token, but not before the whole answer is in (TTS of a partial
+//!   answer is not modelled); its cumulative subtitles follow the measured streaming pace.
+//! - Errors of a real LLM: no first token within `LLMConfig.Timeout` (seconds, default 3,
+//!   read within 1–50; wall time = Timeout / speed), or a streamed answer silent for that
+//!   long after it → 30200; HTTP 429 → 30201; any other non-2xx, a broken or unparseable
+//!   answer, an `error` chunk or an empty answer → 30202. The message quotes the status
+//!   and up to 300 characters of the body.
+//! - An endpoint that is not reachable at all (connection refused, unknown host) makes the
+//!   robot play the scripted reply instead (logged at info once per call); a call whose
+//!   `LLMConfig` is callable draws no LLM failures from its script either way — with a
+//!   real endpoint, LLM errors come from real HTTP only. ASR and TTS errors are still
+//!   drawn from the script (at [`ErrorRates`]).
+//! - The LLM context (`History`): the customer's final sentences and `InvokeLLM` contents
+//!   as user messages; the robot's replies and pushed lines with `AddHistory` as assistant
+//!   messages — with `HistoryMode` 0 when the line is complete (its 903), with 1 only once
+//!   played out (its 905; an interrupted line never enters). The welcome line does not.
+//!   `History` N sends the current user message and the N rounds before it (a round starts
+//!   at a user message); 0, the default, sends only the current user message.
+//! - `UpdateAIConversation` replaces the whole `LLMConfig` (used from the next request on)
+//!   and `TTSConfig` (from the next line on), and sets `InterruptSpeechDuration`,
+//!   `InterruptMode` and `WelcomeMessage`. A voice change alters the speaking rate
+//!   (`Speed`; Tencent TTS's levels -2…6 as 0.6×…2.5×) of later lines; the emulator has no
+//!   voices of its own, so the voice id is kept but not heard.
+//! - `DescribeAIConversation`: `Idle` from the accepted Start until the robot starts
+//!   (half of its 300–800 ms start-up), `Preparing` while it joins the room and connects
+//!   (901 comes meanwhile) until 909 `session_ready`, then `InProgress`; `Stopped` after
+//!   Stop or the call's end, for a grace period.
 //! - A round id is `round-<n>-<8 hex>`, deterministic for a seed and task. A one-word answer
 //!   dropped by `FilterOneWord` (always on here, its default) gets a 904 and an interim
 //!   subtitle but no 903; its round id is reused by the customer's next sentence, so it
@@ -47,8 +92,8 @@
 //!   `DropMode` 1 and a non-interrupting `InvokeLlm` are queued until the current turn
 //!   ends. Whenever the robot is interrupted (by a command or by the customer) that queue
 //!   is cleared. A push with `Priority` 1 cannot be interrupted, and while it plays every
-//!   other push and invoke (`Priority` 1 or not) is ignored. `AddHistory` is accepted and
-//!   has no effect: the scripted robot keeps no LLM context. Each is a round of its own;
+//!   other push and invoke (`Priority` 1 or not) is ignored. `AddHistory` puts the line in
+//!   the LLM context (see above). Each is a round of its own;
 //!   pushed text and the welcome line report no metrics, an `InvokeLlm` reply reports the
 //!   LLM and TTS ones.
 //! - The customer interrupts the robot (`InterruptMode` 0) only by talking over it for
@@ -66,20 +111,25 @@
 //!   are closed plays on silently until its script and idle time end (bounded), then stops.
 
 mod beats;
-mod personas;
+mod llm;
+pub(crate) mod personas;
 mod runner;
 mod script;
-mod timing;
+pub(crate) mod timing;
 mod wire;
 
 #[cfg(test)]
 mod tests;
 
 use rand::SeedableRng;
+use serde_json::Value;
 use tokio::sync::mpsc::{self, UnboundedSender};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::outputs::Outputs;
+
+pub use llm::LlmConfig;
 
 /// The language the customer and the robot speak.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -103,8 +153,112 @@ impl Language {
 /// TRTC's default `InterruptSpeechDuration` (ms).
 pub const DEFAULT_INTERRUPT_SPEECH_MS: u64 = 500;
 
+/// The chance that a reply fails at each pipeline stage (908 + 10030), each a fraction
+/// 0–1 per reply. While they add up to at most 1 each stage fails at exactly its rate;
+/// beyond that, every reply fails and the stage is picked in proportion to the rates.
+/// A far-field caller's extra ASR errors come on top.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ErrorRates {
+    pub asr: f64,
+    pub llm: f64,
+    pub tts: f64,
+}
+
+impl Default for ErrorRates {
+    /// 1 % ASR, 2 % LLM, 1 % TTS: one reply in 25 fails.
+    fn default() -> ErrorRates {
+        ErrorRates { asr: 0.01, llm: 0.02, tts: 0.01 }
+    }
+}
+
+impl ErrorRates {
+    /// The first stage whose rate is not a number within 0–1, with that rate.
+    pub fn invalid(&self) -> Option<(&'static str, f64)> {
+        [("asr", self.asr), ("llm", self.llm), ("tts", self.tts)]
+            .into_iter()
+            .find(|(_, rate)| !(rate.is_finite() && (0.0..=1.0).contains(rate)))
+    }
+}
+
+/// `TTSConfig` as far as the emulator plays it: the speaking rate and the voice.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TtsConfig {
+    /// Playback speed relative to normal (1.0), from `Speed` (`Rate` for Azure).
+    pub speed: f64,
+    /// `VoiceId`, `VoiceType`, `VoiceName` or `FastVoiceType`, whichever is given.
+    pub voice: Option<String>,
+}
+
+impl Default for TtsConfig {
+    fn default() -> TtsConfig {
+        TtsConfig { speed: 1.0, voice: None }
+    }
+}
+
+impl TtsConfig {
+    /// From the `TTSConfig` JSON string; `None` when it is not a JSON object.
+    pub fn parse(json: &str) -> Option<TtsConfig> {
+        serde_json::from_str::<Value>(json).ok().as_ref().and_then(TtsConfig::from_value)
+    }
+
+    /// From the parsed `TTSConfig` object. Tencent Cloud TTS's `Speed` is a level in
+    /// [-2, 6] (0 = 1.0×), read as -2 → 0.6×, -1 → 0.8×, 1 → 1.2×, 2 → 1.5×, then linear to
+    /// 6 → 2.5× (Tencent TTS's published table); every other engine's `Speed` (Azure's
+    /// `Rate`) is the factor itself, read within 0.5–2.
+    pub fn from_value(value: &Value) -> Option<TtsConfig> {
+        let object = value.as_object()?;
+        let number = |key: &str| {
+            match object.get(key) {
+                Some(Value::Number(n)) => n.as_f64(),
+                Some(Value::String(s)) => s.trim().parse().ok(),
+                _ => None,
+            }
+            .filter(|n: &f64| n.is_finite())
+        };
+        let tts_type = object.get("TTSType").and_then(Value::as_str).unwrap_or_default().to_ascii_lowercase();
+        let speed = match tts_type.as_str() {
+            "tencent" => number("Speed").map_or(1.0, |level| {
+                let level = level.clamp(-2.0, 6.0);
+                match level {
+                    l if l <= 1.0 => 1.0 + l * 0.2,
+                    l if l <= 2.0 => 1.2 + (l - 1.0) * 0.3,
+                    l => 1.5 + (l - 2.0) * 0.25,
+                }
+            }),
+            "azure" => number("Rate").unwrap_or(1.0).clamp(0.5, 2.0),
+            _ => number("Speed").unwrap_or(1.0).clamp(0.5, 2.0),
+        };
+        let voice =
+            ["VoiceId", "VoiceType", "VoiceName", "FastVoiceType"].into_iter().find_map(|key| match object.get(key) {
+                Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+                Some(Value::Number(n)) => Some(n.to_string()),
+                _ => None,
+            });
+        Some(TtsConfig { speed, voice })
+    }
+}
+
+/// What all calls share: the HTTP client for LLM requests (one, so connections are
+/// reused; `None` plays every reply from the script) and the pipeline error rates.
+#[derive(Debug, Clone, Default)]
+pub struct Pipeline {
+    pub http: Option<reqwest::Client>,
+    pub rates: ErrorRates,
+}
+
+/// Where a task is, as `DescribeAIConversation` reports it (before `Stopped`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Accepted, the robot not yet being started.
+    Idle,
+    /// The robot is joining the room and connecting its pipeline (901 comes meanwhile).
+    Preparing,
+    /// From 909 `session_ready` on.
+    InProgress,
+}
+
 /// What a started AI conversation task looks like to the conversation engine.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CallSpec {
     pub task_id: String,
     pub sdk_app_id: u64,
@@ -126,6 +280,10 @@ pub struct CallSpec {
     pub max_idle_secs: u64,
     /// `AgentConfig.SubtitleMode`: 0 cumulative robot subtitles, 1 sentence-level incremental.
     pub subtitle_mode: u64,
+    /// `LLMConfig`; `None` (or one that is not callable) plays replies from the script.
+    pub llm: Option<LlmConfig>,
+    /// `TTSConfig`.
+    pub tts: TtsConfig,
 }
 
 /// How fast emulated time runs: wall-clock durations are divided by it (`Speed(1.0)` is
@@ -145,22 +303,36 @@ impl Speed {
 }
 
 /// A command for a running call (from the Cloud API's Control/Update/Stop actions).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Control {
     /// `ServerPushText`: the robot says `text` — at once if `interrupt`; else, while an
     /// interaction is in progress, `drop_mode` 0 drops it and 1 queues it until the turn
     /// ends. With `stop_after_play` the task stops (902, LeaveCode 0) after it; `priority`
     /// 1 makes the line uninterruptible (other pushes and invokes are ignored while it
-    /// plays); `add_history` has no effect (the scripted robot has no LLM context).
+    /// plays); with `add_history` the line joins the LLM context as an assistant message.
     PushText { text: String, interrupt: bool, stop_after_play: bool, drop_mode: u64, priority: u64, add_history: bool },
-    /// `InvokeLLM`: the robot replies to `content` (scripted: acknowledges and follows it).
+    /// `InvokeLLM`: the robot replies to `content` (the LLM's answer, with `X-Invoke-LLM: 1`;
+    /// scripted: acknowledges and follows it).
     InvokeLlm { content: String, interrupt: bool },
-    /// `UpdateAIConversation`: changes what happens from now on.
-    Update { welcome_message: Option<String>, interrupt_mode: Option<u64> },
+    /// `UpdateAIConversation`: changes what happens from now on; `None` leaves a field as
+    /// it is.
+    Update(Box<Update>),
     /// `StopAIConversation`: the robot leaves and 902 LeaveCode 0 follows promptly.
     Stop,
     /// The customer hung up (left the room); 902 LeaveCode 99 follows after `MaxIdleTime`.
     CustomerLeft,
+}
+
+/// The fields of `UpdateAIConversation` (§2.9); `None` leaves a field unchanged.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Update {
+    pub welcome_message: Option<String>,
+    pub interrupt_mode: Option<u64>,
+    pub interrupt_speech_ms: Option<u64>,
+    /// Replaces the whole `LLMConfig` from the next request on.
+    pub llm: Option<LlmConfig>,
+    /// Replaces the whole `TTSConfig` from the next line on.
+    pub tts: Option<TtsConfig>,
 }
 
 /// How a call ended.
@@ -173,25 +345,36 @@ pub struct CallOutcome {
     pub turns: usize,
 }
 
+/// A call being played.
+#[derive(Debug)]
+pub struct Spawned {
+    /// Ends after the call's 902.
+    pub task: JoinHandle<CallOutcome>,
+    /// Dropping it just means no more commands.
+    pub controls: UnboundedSender<Control>,
+    /// The task's phase until it stops.
+    pub phase: watch::Receiver<Phase>,
+}
+
 /// Starts playing a call on the current Tokio runtime. The script is a function of `seed`
-/// (and, for round ids, of the task id): only wall-clock timestamps differ between runs.
-///
-/// Returns the call's task, which ends after its 902, and the sender for [`Control`]s;
-/// dropping the sender just means no more commands.
-pub fn spawn(
-    spec: CallSpec,
-    outputs: Outputs,
-    speed: Speed,
-    seed: u64,
-) -> (JoinHandle<CallOutcome>, UnboundedSender<Control>) {
+/// (and, for round ids, of the task id): only wall-clock timestamps — and, when the call
+/// uses a real LLM, that LLM's answers and timings — differ between runs. A call whose
+/// `LLMConfig` is callable draws no LLM failures from the script: its endpoint decides.
+pub fn spawn(spec: CallSpec, outputs: Outputs, speed: Speed, seed: u64, pipeline: &Pipeline) -> Spawned {
     let (sender, controls) = mpsc::unbounded_channel();
-    let script = script::plan(spec.language, seed);
+    let mut rates = pipeline.rates;
+    let real_llm = pipeline.http.is_some() && spec.llm.as_ref().is_some_and(LlmConfig::is_callable);
+    if real_llm {
+        rates.llm = 0.0;
+    }
+    let script = script::plan(spec.language, seed, rates);
     let rngs = runner::Rngs {
         controls: rand::rngs::StdRng::seed_from_u64(seed ^ 0x5eed_c0de_0000_0001),
         ids: rand::rngs::StdRng::seed_from_u64(seed ^ fnv1a64(spec.task_id.as_bytes())),
     };
-    let runner = runner::Runner::new(spec, outputs, speed.factor(), script, rngs);
-    (tokio::spawn(runner.run(controls)), sender)
+    let (phase_tx, phase) = watch::channel(Phase::Idle);
+    let runner = runner::Runner::new(spec, outputs, speed.factor(), script, rngs, pipeline.http.clone(), phase_tx);
+    Spawned { task: tokio::spawn(runner.run(controls)), controls: sender, phase }
 }
 
 /// FNV-1a, 64 bit: mixes the task id into the round-id generator, so two tasks played

@@ -8,8 +8,9 @@
 //! awkward callers whose [`Profile`] differs — a silent customer, a one-word answerer and a
 //! noisy far-field caller. Also here: the [`Branch`]es on what the robot says, what the
 //! customer says when the robot fails to answer, the one-word answers `FilterOneWord`
-//! drops, the "I want a human" line any persona may add, and how the robot acknowledges
-//! an `InvokeLLM` instruction.
+//! drops, the "I want a human" line any persona may add, how the robot acknowledges an
+//! `InvokeLLM` instruction, and [`scripted_reply`]: the robot's line for any customer line
+//! (what the emulator's own LLM endpoint answers).
 //!
 //! What deliberately does not live here: timing and randomness (see `timing` and `script`).
 
@@ -208,6 +209,52 @@ pub(crate) fn acknowledge(language: Language, content: &str) -> String {
         Language::Zh => format!("好的，明白了。{}", with_stop(content, "。")),
         Language::En if content.is_empty() => "Understood.".to_owned(),
         Language::En => format!("Understood. {}", with_stop(content, ".")),
+    }
+}
+
+/// The robot's scripted line for a customer line of any persona in either language —
+/// openings, middles, closings, branch answers, the request for a human, and the "after a
+/// failure" forms (a line with one of their prefixes). Case, spacing and punctuation do not
+/// matter. `None` for a line no script has.
+pub(crate) fn scripted_reply(customer: &str) -> Option<(Language, &'static str)> {
+    let wanted = normalised(customer);
+    if wanted.is_empty() {
+        return None;
+    }
+    let mut best: Option<(usize, Language, &'static str)> = None;
+    for language in [Language::Zh, Language::En] {
+        for exchange in exchanges(language) {
+            let known = normalised(exchange.customer);
+            // Exact, or the end of a longer line ("after a failure" forms prefix it).
+            let fits = wanted == known || (wanted.ends_with(&known) && known.chars().count() >= 4);
+            if fits && best.is_none_or(|(length, _, _)| known.len() > length) {
+                best = Some((known.len(), language, exchange.robot));
+            }
+        }
+    }
+    best.map(|(_, language, robot)| (language, robot))
+}
+
+/// Every exchange of a language's scripts.
+fn exchanges(language: Language) -> impl Iterator<Item = Exchange> {
+    let personas = of(language).iter().flat_map(|persona| {
+        std::iter::once(persona.opening).chain(persona.middle.iter().copied()).chain(std::iter::once(persona.closing))
+    });
+    personas
+        .chain(branches(language).iter().map(|branch| branch.answer))
+        .chain(std::iter::once(human_request(language)))
+}
+
+/// Lowercase letters and digits only (CJK characters are letters).
+fn normalised(text: &str) -> String {
+    text.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
+}
+
+/// A reply for a line no script has, in its language.
+pub(crate) fn generic_reply(language: Language) -> &'static str {
+    match language {
+        Language::Zh => "好的，我明白了。请问还有什么可以帮您？",
+        Language::En => "I see. Is there anything else I can help you with?",
     }
 }
 
@@ -637,3 +684,49 @@ const EN: &[Persona] = &[
         closing: x("Okay, got it, thanks.", "You're welcome. Drive safely, goodbye!"),
     },
 ];
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_customer_line_of_every_script_finds_its_robot_line() {
+        for language in [Language::Zh, Language::En] {
+            for exchange in exchanges(language) {
+                let found = scripted_reply(exchange.customer);
+                assert!(found.is_some(), "{:?} has no scripted reply", exchange.customer);
+                let (found_language, _) = found.unwrap();
+                assert_eq!(found_language, language, "{:?}", exchange.customer);
+            }
+        }
+        assert_eq!(
+            scripted_reply("我想申请退款，上周买的耳机有杂音。"),
+            Some((Language::Zh, "您好，非常抱歉给您带来不好的体验。请问您是在我们官方商城购买的吗？"))
+        );
+    }
+
+    #[test]
+    fn case_punctuation_and_after_failure_prefixes_do_not_hide_a_line() {
+        let line = "Why is my bill 80 dollars higher this month?";
+        let expected = Some((Language::En, "Let me pull up your billing details. One moment, please."));
+        assert_eq!(scripted_reply("  why is my bill 80 dollars higher this month "), expected);
+        for variant in 0..3 {
+            assert_eq!(scripted_reply(&after_failure(Language::En, variant, line)), expected, "variant {variant}");
+            let zh = after_failure(Language::Zh, variant, "我的账号登录不上了，一直提示密码错误。");
+            assert_eq!(
+                scripted_reply(&zh).map(|(_, robot)| robot),
+                Some("您好，别着急，我来帮您处理。请问账号绑定的手机号还在使用吗？"),
+                "{zh}"
+            );
+        }
+    }
+
+    #[test]
+    fn branch_answers_and_the_human_request_are_found_and_strangers_are_not() {
+        assert_eq!(scripted_reply("It's A nine four seven two.").map(|(l, _)| l), Some(Language::En));
+        assert_eq!(scripted_reply("能不能帮我转人工？").map(|(_, r)| r), Some(human_request(Language::Zh).robot));
+        assert_eq!(scripted_reply("What's the weather on Mars?"), None);
+        assert_eq!(scripted_reply("?!"), None);
+    }
+}

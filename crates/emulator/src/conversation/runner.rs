@@ -5,6 +5,13 @@
 //! emulated ms (built in `beats`). One segment runs at a time; when it ends, [`Runner`]
 //! decides the next one; a command may cut the current one short. Emulated time `t` is
 //! reached at wall time `start + t / speed`.
+//!
+//! A reply from a real LLM starts as a segment with no beats: the robot thinks while an
+//! `llm::call` task makes the request and reports over a channel. Its `meta.info` lines
+//! and first token are emitted as they come; the answer (or its failure) then becomes the
+//! segment's beats, timed from the measured first token. Whatever ends the segment early
+//! (an interruption, Stop, the customer leaving) drops the request's [`Leg`], which
+//! aborts it.
 
 use std::collections::VecDeque;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -12,14 +19,15 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use domain::event::{MetricName, RobotState};
 use rand::rngs::StdRng;
 use rand::Rng;
-use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use super::beats::{self, Act, Beat, RobotPlan};
+use super::llm::{self, History, LlmEvent, RequestIds, Role};
 use super::script::{LineKind, Script};
-use super::timing;
+use super::timing::{self, TtsTiming};
 use super::wire::{Out, Who, Wire};
-use super::{personas, CallOutcome, CallSpec, Control};
+use super::{personas, CallOutcome, CallSpec, Control, Phase, Update};
 use crate::outputs::Outputs;
 
 /// The random sources besides the script: one for whatever commands cause (so commands
@@ -59,6 +67,9 @@ struct Segment {
     robot_busy: bool,
     /// A `Priority` 1 pushed line: nothing interrupts it, other commands are ignored.
     uninterruptible: bool,
+    /// The robot's line in this segment joins the LLM history (a reply, or a pushed line
+    /// with `AddHistory`).
+    to_history: bool,
     beats: VecDeque<Beat>,
 }
 
@@ -68,7 +79,8 @@ impl Segment {
         beats.sort_by_key(|beat| beat.at);
         let end = beats.last().map_or(end, |last| last.at.max(end));
         beats.push(Beat { at: end, act: Act::End });
-        Segment { kind, round, robot_busy, uninterruptible: false, beats: beats.into() }
+        let to_history = kind == Kind::Reply;
+        Segment { kind, round, robot_busy, uninterruptible: false, to_history, beats: beats.into() }
     }
 
     fn empty(kind: Kind, end: u64) -> Segment {
@@ -79,8 +91,26 @@ impl Segment {
 /// Something a command asked the robot to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Work {
-    Say { text: String, stop_after: bool, priority: bool },
+    Say { text: String, stop_after: bool, priority: bool, add_history: bool },
     Invoke { content: String },
+}
+
+/// A request to the LLM in flight for the current segment; dropping it aborts the request.
+#[derive(Debug)]
+struct Leg {
+    id: u64,
+    round: String,
+    /// What the robot does with the answer, and the scripted reply if nobody answers.
+    plan: RobotPlan,
+    /// Emulated time the request was sent.
+    sent_at: u64,
+    task: tokio::task::AbortHandle,
+}
+
+impl Drop for Leg {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
 
 /// Emulated and wall-clock time for one call.
@@ -147,10 +177,29 @@ pub(crate) struct Runner {
     customer_present: bool,
     robot_in_room: bool,
     idle_deadline: u64,
+    /// The HTTP client for LLM requests; `None` plays every reply from the script.
+    http: Option<reqwest::Client>,
+    history: History,
+    leg: Option<Leg>,
+    legs: u64,
+    llm_events: mpsc::UnboundedSender<(u64, LlmEvent)>,
+    llm_events_rx: Option<mpsc::UnboundedReceiver<(u64, LlmEvent)>>,
+    /// An unreachable LLM endpoint was logged (once a call).
+    unreachable_logged: bool,
+    phase: watch::Sender<Phase>,
 }
 
 impl Runner {
-    pub(crate) fn new(spec: CallSpec, outputs: Outputs, speed: f64, script: Script, rngs: Rngs) -> Runner {
+    pub(crate) fn new(
+        spec: CallSpec,
+        outputs: Outputs,
+        speed: f64,
+        script: Script,
+        rngs: Rngs,
+        http: Option<reqwest::Client>,
+        phase: watch::Sender<Phase>,
+    ) -> Runner {
+        let (llm_events, llm_events_rx) = mpsc::unbounded_channel();
         let clock = Clock { start: Instant::now(), speed, last_ms: 0 };
         let wire = Wire::new(&spec, unix_ms(), speed);
         let (start_beats, start_end) = beats::start(&script);
@@ -179,12 +228,23 @@ impl Runner {
             customer_present: true,
             robot_in_room: false,
             idle_deadline: u64::MAX,
+            http,
+            history: History::default(),
+            leg: None,
+            legs: 0,
+            llm_events,
+            llm_events_rx: Some(llm_events_rx),
+            unreachable_logged: false,
+            phase,
         }
     }
 
     /// Plays the call to its 902.
-    pub(crate) async fn run(mut self, mut controls: UnboundedReceiver<Control>) -> CallOutcome {
+    pub(crate) async fn run(mut self, mut controls: mpsc::UnboundedReceiver<Control>) -> CallOutcome {
         let mut open = true;
+        let Some(mut llm_events) = self.llm_events_rx.take() else {
+            unreachable!("the LLM event receiver is taken once, here, before the call plays")
+        };
         loop {
             let next_at = self.segment.beats.front().map_or(0, |beat| beat.at);
             let deadline = self.clock.instant_at(next_at);
@@ -198,6 +258,12 @@ impl Runner {
                     }
                     None => open = false,
                 },
+                // The runner keeps a sender, so this never ends.
+                Some((leg, event)) = llm_events.recv() => {
+                    if let Some(outcome) = self.on_llm(leg, event) {
+                        return outcome;
+                    }
+                }
                 () = tokio::time::sleep_until(deadline) => {
                     if let Some(outcome) = self.run_due() {
                         return outcome;
@@ -223,6 +289,9 @@ impl Runner {
                 Act::Out(out) => self.emit(&out),
                 Act::BargeIn => self.barge_in(beat.at),
                 Act::OverTalk { ms } => self.over_talk(beat.at, ms),
+                Act::Phase(phase) => {
+                    self.phase.send_replace(phase);
+                }
                 Act::End => {
                     if let Some(outcome) = self.advance(beat.at) {
                         return Some(outcome);
@@ -233,9 +302,18 @@ impl Runner {
     }
 
     fn emit(&mut self, out: &Out) {
+        let history_mode = self.spec.llm.as_ref().map_or(0, |llm| llm.history_mode);
         match out {
             Out::Entered(Who::Robot) => self.robot_in_room = true,
             Out::Left(Who::Robot) => self.robot_in_room = false,
+            Out::Sentence { who: Who::Customer, text, .. } => self.history.push(Role::User, text),
+            // HistoryMode 0: a line counts once complete (903); 1: once played out (905).
+            Out::Sentence { who: Who::Robot, text, .. } if self.segment.to_history && history_mode != 1 => {
+                self.history.push(Role::Assistant, text);
+            }
+            Out::Finished { text, .. } if self.segment.to_history && history_mode == 1 => {
+                self.history.push(Role::Assistant, text);
+            }
             _ => {}
         }
         let ms = self.clock.stamp(out.is_callback());
@@ -252,12 +330,22 @@ impl Runner {
         let now = self.clock.emu_now();
         match control {
             Control::Stop => return Some(self.finish(0)),
-            Control::Update { welcome_message, interrupt_mode } => {
+            Control::Update(update) => {
+                let Update { welcome_message, interrupt_mode, interrupt_speech_ms, llm, tts } = *update;
                 if let Some(welcome) = welcome_message {
                     self.welcome = Some(welcome);
                 }
                 if let Some(mode) = interrupt_mode {
                     self.interrupt_mode = mode;
+                }
+                if let Some(ms) = interrupt_speech_ms {
+                    self.spec.interrupt_speech_ms = ms;
+                }
+                if let Some(llm) = llm {
+                    self.spec.llm = Some(llm);
+                }
+                if let Some(tts) = tts {
+                    self.spec.tts = tts;
                 }
             }
             Control::CustomerLeft if self.customer_present => {
@@ -270,13 +358,12 @@ impl Runner {
             Control::CustomerLeft => {}
             // A priority line is playing: every other push and invoke is ignored.
             Control::PushText { .. } | Control::InvokeLlm { .. } if self.segment.uninterruptible => {}
-            // `add_history` would append the line to the LLM context; scripted replies have none.
-            Control::PushText { text, interrupt, stop_after_play, drop_mode, priority, add_history: _ } => {
+            Control::PushText { text, interrupt, stop_after_play, drop_mode, priority, add_history } => {
                 if text.trim().is_empty() {
                     // Nothing to say; "stop after playing nothing" stops now.
                     return stop_after_play.then(|| self.finish(0));
                 }
-                let work = Work::Say { text, stop_after: stop_after_play, priority: priority == 1 };
+                let work = Work::Say { text, stop_after: stop_after_play, priority: priority == 1, add_history };
                 if interrupt || drop_mode == 1 || !self.in_interaction() {
                     self.take_work(now, work, interrupt);
                 }
@@ -310,8 +397,10 @@ impl Runner {
         }
     }
 
-    /// Ends the current segment now, deciding nothing by its kind.
+    /// Ends the current segment now, deciding nothing by its kind (and aborting its LLM
+    /// request, if any).
     fn cancel(&mut self, at: u64) {
+        self.leg = None;
         self.segment = Segment::empty(Kind::Cancelled, at);
     }
 
@@ -396,7 +485,8 @@ impl Runner {
         }
         if std::mem::take(&mut self.welcome_pending) {
             if let Some(text) = self.welcome.clone().filter(|text| !text.trim().is_empty()) {
-                return Ok(self.robot_work(now, Work::Say { text, stop_after: false, priority: false }));
+                let work = Work::Say { text, stop_after: false, priority: false, add_history: false };
+                return Ok(self.robot_work(now, work));
             }
         }
         if let Some((round, line)) = self.pending_reply.take() {
@@ -457,7 +547,7 @@ impl Runner {
         let plan = RobotPlan {
             text: reply.text.clone(),
             llm: Some(reply.llm),
-            tts: reply.tts,
+            tts: self.paced(reply.tts),
             discontinuity: Some(reply.discontinuity),
             failure: reply.failure.clone(),
             barge_in: reply.barge_in.filter(|_| !is_last),
@@ -465,6 +555,9 @@ impl Runner {
             thinking: false,
             metrics: true,
         };
+        if let Some(waiting) = self.ask_llm(&round, &plan, false) {
+            return waiting;
+        }
         let (beats, end) = beats::robot(
             self.spec.language,
             self.spec.subtitle_mode,
@@ -476,16 +569,132 @@ impl Runner {
         Segment::new(Kind::Reply, Some(round), true, beats, end)
     }
 
+    /// The TTS leg at `TTSConfig.Speed`: playback per character divided by it.
+    fn paced(&self, mut tts: TtsTiming) -> TtsTiming {
+        let speed = self.spec.tts.speed;
+        if speed.is_finite() && speed > 0.0 && (speed - 1.0).abs() > f64::EPSILON {
+            tts.per_char = ((tts.per_char as f64 / speed).round() as u64).max(1);
+        }
+        tts
+    }
+
+    /// Sends the LLM request for a reply in `round` (the history ends with what it answers)
+    /// when the task's `LLMConfig` is callable, and returns the segment that waits for the
+    /// answer; `None` plays `plan` from the script.
+    fn ask_llm(&mut self, round: &str, plan: &RobotPlan, invoke: bool) -> Option<Segment> {
+        let config = self.spec.llm.as_ref().filter(|config| config.is_callable())?;
+        let http = self.http.clone()?;
+        let ids = RequestIds {
+            task_id: self.spec.task_id.clone(),
+            request_id: uuid::Uuid::new_v4().to_string(),
+            sdk_app_id: self.spec.sdk_app_id,
+            user_id: self.spec.customer_user_id.clone(),
+            room_id: self.spec.room_id.clone(),
+            room_id_type: self.spec.room_id_type,
+        };
+        let request = llm::build_request(config, &ids, self.history.window(config.history), invoke);
+        self.legs += 1;
+        let id = self.legs;
+        let events = self.llm_events.clone();
+        let report = move |event| {
+            // A closed channel means the call is over; nobody waits for the answer.
+            let _ = events.send((id, event));
+        };
+        let task = tokio::spawn(llm::call(http, request, self.clock.speed, report));
+        let mut plan = plan.clone();
+        plan.thinking = false;
+        let sent_at = self.clock.emu_now();
+        self.leg = Some(Leg { id, round: round.to_owned(), plan, sent_at, task: task.abort_handle() });
+        // No beats: the answer (or its failure) decides what follows.
+        Some(Segment::new(Kind::Reply, Some(round.to_owned()), true, Vec::new(), u64::MAX))
+    }
+
+    /// What the LLM request of leg `id` reported (a leg cut off meanwhile is ignored).
+    fn on_llm(&mut self, id: u64, event: LlmEvent) -> Option<CallOutcome> {
+        if let Some(outcome) = self.run_due() {
+            return Some(outcome);
+        }
+        let (round, metrics) =
+            self.leg.as_ref().filter(|leg| leg.id == id).map(|leg| (leg.round.clone(), leg.plan.metrics))?;
+        let now = self.clock.emu_now();
+        match event {
+            LlmEvent::MetaInfo(info) => self.emit(&Out::MetaInfo { round, info }),
+            LlmEvent::FirstToken { network_ms, first_token_ms } => {
+                if metrics {
+                    let network =
+                        Out::Metric { round: round.clone(), metric: MetricName::LlmNetworkLatency, value: network_ms };
+                    self.emit(&network);
+                    self.emit(&Out::Metric { round, metric: MetricName::LlmFirstToken, value: first_token_ms });
+                }
+            }
+            LlmEvent::Answered { text, first_token_ms, done_ms } => {
+                let leg = self.leg.take()?;
+                let mut plan = leg.plan.clone();
+                let chars = text.chars().count().max(1) as u64;
+                plan.text = text;
+                let text_from = leg.sent_at + first_token_ms;
+                let per_char = done_ms.saturating_sub(first_token_ms) / chars;
+                let (beats, end) = beats::speak(
+                    self.spec.language,
+                    self.spec.subtitle_mode,
+                    &plan,
+                    &round,
+                    text_from,
+                    per_char,
+                    now,
+                    self.spec.interrupt_speech_ms,
+                );
+                self.replace_waiting(Some(round), beats, end);
+            }
+            LlmEvent::Failed(failure) => {
+                self.leg = None;
+                let (beats, end) = beats::failed(Vec::new(), &round, &failure, now);
+                self.replace_waiting(Some(round), beats, end);
+            }
+            LlmEvent::Unreachable(reason) => {
+                let leg = self.leg.take()?;
+                if !std::mem::replace(&mut self.unreachable_logged, true) {
+                    tracing::info!(
+                        task_id = %self.spec.task_id,
+                        url = %self.spec.llm.as_ref().map(|llm| llm.api_url.as_str()).unwrap_or_default(),
+                        reason = %reason,
+                        "the LLM endpoint is not reachable: this call's replies are scripted"
+                    );
+                }
+                let (beats, end) = beats::robot(
+                    self.spec.language,
+                    self.spec.subtitle_mode,
+                    &leg.plan,
+                    &round,
+                    now,
+                    self.spec.interrupt_speech_ms,
+                );
+                self.replace_waiting(Some(round), beats, end);
+            }
+        }
+        None
+    }
+
+    /// The waiting reply segment gets its beats (keeping what it was: busy, its flags).
+    fn replace_waiting(&mut self, round: Option<String>, beats: Vec<Beat>, end: u64) {
+        let mut segment = Segment::new(Kind::Reply, round, true, beats, end);
+        segment.uninterruptible = self.segment.uninterruptible;
+        self.segment = segment;
+    }
+
     /// The robot does what a command (or the welcome message) asked, in a round of its own.
     fn robot_work(&mut self, now: u64, work: Work) -> Segment {
         self.paused = false;
         let language = self.spec.language;
         let round = self.new_round();
         let tts = timing::tts(&mut self.rngs.controls, language);
+        let tts = self.paced(tts);
         let mut uninterruptible = false;
+        let mut to_history = false;
         let (plan, kind) = match work {
-            Work::Say { text, stop_after, priority } => {
+            Work::Say { text, stop_after, priority, add_history } => {
                 uninterruptible = priority;
+                to_history = add_history;
                 (
                     RobotPlan {
                         text,
@@ -501,8 +710,9 @@ impl Runner {
                     Kind::RobotLine { stop_after },
                 )
             }
-            Work::Invoke { content } => (
-                RobotPlan {
+            Work::Invoke { content } => {
+                self.history.push(Role::User, &content);
+                let plan = RobotPlan {
                     text: personas::acknowledge(language, &content),
                     llm: Some(timing::llm(&mut self.rngs.controls, language)),
                     tts,
@@ -512,14 +722,21 @@ impl Runner {
                     over_talk: None,
                     thinking: true,
                     metrics: true,
-                },
-                Kind::Reply,
-            ),
+                };
+                if self.spec.llm.as_ref().is_some_and(|llm| llm.is_callable()) && self.http.is_some() {
+                    self.emit(&Out::State { round: round.clone(), state: RobotState::Thinking });
+                    if let Some(waiting) = self.ask_llm(&round, &plan, true) {
+                        return waiting;
+                    }
+                }
+                (plan, Kind::Reply)
+            }
         };
         let (beats, end) =
             beats::robot(language, self.spec.subtitle_mode, &plan, &round, now, self.spec.interrupt_speech_ms);
         let mut segment = Segment::new(kind, Some(round), true, beats, end);
         segment.uninterruptible = uninterruptible;
+        segment.to_history = segment.to_history || to_history;
         segment
     }
 }

@@ -4,7 +4,9 @@
 //!
 //! Rates (an ordinary caller; `personas::Profile` sets the others): a customer turn is
 //! followed by a one-word answer before the next sentence 12 % of the time; a reply fails
-//! 4 % of the time (ASR 25 %, LLM 50 %, TTS 25 % of failures); otherwise 9 % of replies
+//! at the [`ErrorRates`] of its stages (by default ASR 1 %, LLM 2 %, TTS 1 %: 4 % in all,
+//! drawn as one 4 % chance split 25/50/25 between the stages, so a seed plays the same
+//! call as before the rates were configurable); otherwise 9 % of replies
 //! that have a next sentence are interrupted by it (about 8 % of all turns), and 15 % of
 //! replies get a brief "嗯"/"uh-huh" over them, too short to interrupt. A
 //! non-escalating call asks for a human before its closing 20 % of the time.
@@ -15,13 +17,15 @@
 //!
 //! What deliberately does not live here: playing the script (see `runner`).
 
+use std::borrow::Cow;
+
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
 use super::personas::{self, Exchange, Persona, Profile};
 use super::timing::{self, AsrTiming, LlmTiming, StartTiming, TtsTiming};
-use super::Language;
+use super::{ErrorRates, Language};
 
 /// Everything one seed plays.
 #[derive(Debug, Clone, PartialEq)]
@@ -106,12 +110,13 @@ impl Stage {
 pub(crate) struct Failure {
     pub stage: Stage,
     pub code: i64,
-    pub message: &'static str,
+    /// What the stage said (a real LLM's answer is embedded here, as TRTC does).
+    pub message: Cow<'static, str>,
     pub after: u64,
 }
 
-/// The script of `seed` in `language`.
-pub(crate) fn plan(language: Language, seed: u64) -> Script {
+/// The script of `seed` in `language`, with pipeline errors at `rates`.
+pub(crate) fn plan(language: Language, seed: u64, rates: ErrorRates) -> Script {
     let mut rng = StdRng::seed_from_u64(seed);
     let all = personas::of(language);
     let persona = all[rng.random_range(0..all.len())];
@@ -134,14 +139,14 @@ pub(crate) fn plan(language: Language, seed: u64) -> Script {
                 pause = timing::after_one_word(&mut rng);
             }
         }
-        let failure = draw_failure(&mut rng, profile);
+        let failure = draw_failure(&mut rng, profile, rates);
         let failed = failure.is_some();
         lines.push(sentence(&mut rng, language, profile, exchange.customer.to_owned(), exchange.robot, pause, failure));
         if failed {
             // The robot did not answer: the customer says it again, or complains.
             let text = personas::after_failure(language, rng.random_range(0..3), exchange.customer);
             let pause = think(&mut rng);
-            let failure = draw_failure(&mut rng, profile);
+            let failure = draw_failure(&mut rng, profile, rates);
             lines.push(sentence(&mut rng, language, profile, text, exchange.robot, pause, failure));
         }
     }
@@ -210,14 +215,18 @@ fn sentence(
     Line { text, pause_before, asr, garbled: profile.garbled, kind: LineKind::Sentence(Box::new(reply)) }
 }
 
-/// Whether this sentence's pipeline fails: ASR more often for a far-field caller, any
-/// stage 4 % of the time.
-fn draw_failure(rng: &mut StdRng, profile: &Profile) -> Option<Failure> {
+/// Whether this sentence's pipeline fails: ASR more often for a far-field caller, then
+/// one draw at the sum of the stages' rates (at most 1), the stage picked in proportion to
+/// its rate — so each stage fails at exactly its rate while the rates add up to 1 or less,
+/// and a stage at rate 0 never fails.
+fn draw_failure(rng: &mut StdRng, profile: &Profile, rates: ErrorRates) -> Option<Failure> {
     if rng.random_bool(profile.asr_failure) {
         let code = [30100, 30102][rng.random_range(0..2)];
-        Some(failure_of(rng, Stage::Asr, code))
-    } else if rng.random_bool(0.04) {
-        Some(failure(rng))
+        return Some(failure_of(rng, Stage::Asr, code));
+    }
+    let total = rates.asr + rates.llm + rates.tts;
+    if total > 0.0 && rng.random_bool(total.min(1.0)) {
+        Some(failure(rng, rates, total))
     } else {
         None
     }
@@ -285,14 +294,23 @@ fn with_branches(language: Language, exchanges: &[Exchange]) -> Vec<Exchange> {
     out
 }
 
-fn failure(rng: &mut StdRng) -> Failure {
+/// A failure of a stage picked in proportion to its rate (`total` is their positive sum).
+fn failure(rng: &mut StdRng, rates: ErrorRates, total: f64) -> Failure {
     let roll: f64 = rng.random();
-    let (stage, codes): (Stage, &[i64]) = if roll < 0.25 {
-        (Stage::Asr, &[30100, 30102])
-    } else if roll < 0.75 {
-        (Stage::Llm, &[30200, 30201, 30202])
+    // A stage at rate 0 is never picked, whatever rounding does to the bounds.
+    let stage = if rates.asr > 0.0 && roll < rates.asr / total {
+        Stage::Asr
+    } else if rates.llm > 0.0 && (roll < (rates.asr + rates.llm) / total || rates.tts <= 0.0) {
+        Stage::Llm
+    } else if rates.tts > 0.0 {
+        Stage::Tts
     } else {
-        (Stage::Tts, &[30300, 30301, 30302])
+        Stage::Asr
+    };
+    let codes: &[i64] = match stage {
+        Stage::Asr => &[30100, 30102],
+        Stage::Llm => &[30200, 30201, 30202],
+        Stage::Tts => &[30300, 30301, 30302],
     };
     let code = codes[rng.random_range(0..codes.len())];
     failure_of(rng, stage, code)
@@ -320,5 +338,5 @@ fn failure_of(rng: &mut StdRng, stage: Stage, code: i64) -> Failure {
             rng.random_range(100..=600),
         ),
     };
-    Failure { stage, code, message, after }
+    Failure { stage, code, message: Cow::Borrowed(message), after }
 }

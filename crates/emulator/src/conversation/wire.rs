@@ -49,12 +49,14 @@ pub(crate) enum Out {
     Metric { round: String, metric: MetricName, value: u64 },
     /// 908 and 10030.
     Failed { round: String, failure: Failure },
+    /// 10002: the LLM's `meta.info` object.
+    MetaInfo { round: String, info: Value },
 }
 
 impl Out {
     /// Whether this produces a server callback (and so needs an `EventMsTs` of its own).
     pub(crate) fn is_callback(&self) -> bool {
-        !matches!(self, Out::State { .. } | Out::Subtitle { .. })
+        !matches!(self, Out::State { .. } | Out::Subtitle { .. } | Out::MetaInfo { .. })
     }
 }
 
@@ -163,6 +165,15 @@ impl Wire {
                     ),
                 ]
             }
+            Out::MetaInfo { round, info } => vec![self.meta_info(round, info)],
+        }
+    }
+
+    /// The 10002 message: `roundid` beside the payload, as the doc's example has it.
+    fn meta_info(&self, round: &str, info: &Value) -> Emission {
+        Emission::Room {
+            room_id: self.room_id.clone(),
+            message: json!({"type": 10002, "sender": self.robot, "receiver": [], "roundid": round, "payload": info}),
         }
     }
 

@@ -174,11 +174,17 @@ async fn a_customer_hanging_up_ends_the_call_with_902_99_after_max_idle_time() {
 async fn updates_change_the_welcome_line_and_interrupt_mode_1_lets_the_robot_finish() {
     let language = Language::En;
     let seed = (0..300)
-        .find(|seed| script::plan(language, *seed).sentences().any(|(_, reply)| reply.barge_in.is_some()))
+        .find(|seed| {
+            script::plan(language, *seed, ErrorRates::default()).sentences().any(|(_, reply)| reply.barge_in.is_some())
+        })
         .expect("some seed interrupts the robot");
     let welcome = "Hi, this is the updated greeting.";
     let live = Live::start(spec(language), FAST, seed);
-    live.send(Control::Update { welcome_message: Some(welcome.to_owned()), interrupt_mode: Some(1) });
+    live.send(Control::Update(Box::new(Update {
+        welcome_message: Some(welcome.to_owned()),
+        interrupt_mode: Some(1),
+        ..Update::default()
+    })));
     let played = live.finish().await;
     let first_robot = of_type(&played, 903).into_iter().find(|b| payload(b)["UserId"] == ROBOT).unwrap();
     assert_eq!(payload(first_robot)["Text"], welcome, "the welcome line is the updated one");
@@ -186,7 +192,7 @@ async fn updates_change_the_welcome_line_and_interrupt_mode_1_lets_the_robot_fin
         !played.rooms.iter().any(|m| m["type"] == 10001 && m["payload"]["state"] == 4),
         "InterruptMode 1: the server never interrupts"
     );
-    let script = script::plan(language, seed);
+    let script = script::plan(language, seed, ErrorRates::default());
     let replies = script.sentences().filter(|(_, reply)| reply.failure.is_none()).count();
     assert_eq!(of_type(&played, 905).len(), replies + 1, "every reply and the welcome line finish");
 }
@@ -194,9 +200,9 @@ async fn updates_change_the_welcome_line_and_interrupt_mode_1_lets_the_robot_fin
 #[tokio::test]
 async fn a_call_plays_to_its_end_when_nobody_keeps_the_control_sender() {
     let (outputs, mut receivers) = crate::outputs::Outputs::new();
-    let (handle, controls) = spawn(spec(Language::Zh), outputs, FAST, 16);
+    let Spawned { task, controls, .. } = spawn(spec(Language::Zh), outputs, FAST, 16, &Pipeline::default());
     drop(controls);
-    let outcome = tokio::time::timeout(Duration::from_secs(5), handle).await.unwrap().unwrap();
+    let outcome = tokio::time::timeout(Duration::from_secs(5), task).await.unwrap().unwrap();
     assert_eq!(outcome.leave_code, 99);
     let mut last = None;
     while let Ok(body) = receivers.callbacks.try_recv() {
@@ -293,4 +299,14 @@ async fn a_push_with_drop_mode_0_is_said_when_no_interaction_is_in_progress() {
     live.send(Control::Stop);
     let played = live.finish().await;
     assert_eq!(states(&played, &round), [3, 5, 1]);
+}
+
+#[tokio::test]
+async fn the_task_is_idle_until_its_robot_starts_preparing_until_909_then_in_progress() {
+    let mut live = Live::start(spec(Language::Zh), Speed(5.0), 3);
+    assert_eq!(*live.phase.borrow(), Phase::Idle, "accepted, nothing started yet");
+    live.until("901", is(901)).await;
+    assert_eq!(*live.phase.borrow(), Phase::Preparing, "the robot is in, the session not ready");
+    live.until("909", is(909)).await;
+    assert_eq!(*live.phase.borrow(), Phase::InProgress, "909 session_ready");
 }

@@ -56,7 +56,7 @@ async fn every_callback_and_room_message_of_a_full_call_normalises_as_trtc() {
 #[tokio::test]
 async fn folding_a_full_call_gives_one_complete_turn_per_scripted_sentence() {
     for (language, seed, played) in many_calls().await {
-        let script = script::plan(language, seed);
+        let script = script::plan(language, seed, ErrorRates::default());
         let call = fold(&played);
         let turns = call.turns();
         let sentences: Vec<_> = script.sentences().collect();
@@ -253,9 +253,11 @@ async fn robot_subtitles_are_cumulative_in_mode_0_and_sentence_by_sentence_in_mo
 async fn one_word_answers_get_a_904_and_an_interim_subtitle_but_no_turn() {
     let language = Language::Zh;
     let seed = (0..500)
-        .find(|seed| script::plan(language, *seed).lines.iter().any(|line| line.kind == LineKind::OneWord))
+        .find(|seed| {
+            script::plan(language, *seed, ErrorRates::default()).lines.iter().any(|line| line.kind == LineKind::OneWord)
+        })
         .expect("some seed has a one-word answer");
-    let script = script::plan(language, seed);
+    let script = script::plan(language, seed, ErrorRates::default());
     let played = play(spec(language), seed).await;
     for line in script.lines.iter().filter(|line| line.kind == LineKind::OneWord) {
         let heard = played

@@ -20,7 +20,9 @@ use serde_json::{json, Value};
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
 
-use super::{spawn, CallOutcome, CallSpec, Control, Language, Speed};
+use super::{
+    spawn, CallOutcome, CallSpec, Control, ErrorRates, Language, Phase, Pipeline, Spawned, Speed, TtsConfig, Update,
+};
 use crate::outputs::{Outputs, RoomMessage};
 
 pub(super) const APP: u64 = 1_400_000_001;
@@ -47,6 +49,8 @@ pub(super) fn spec(language: Language) -> CallSpec {
         interrupt_speech_ms: super::DEFAULT_INTERRUPT_SPEECH_MS,
         max_idle_secs: 5,
         subtitle_mode: 0,
+        llm: None,
+        tts: TtsConfig::default(),
     }
 }
 
@@ -66,13 +70,25 @@ pub(super) struct Live {
     pub callbacks: Vec<Value>,
     pub controls: mpsc::UnboundedSender<Control>,
     handle: JoinHandle<CallOutcome>,
+    pub phase: tokio::sync::watch::Receiver<Phase>,
 }
 
 impl Live {
     pub(super) fn start(spec: CallSpec, speed: Speed, seed: u64) -> Live {
+        Live::start_with(spec, speed, seed, &Pipeline::default())
+    }
+
+    pub(super) fn start_with(spec: CallSpec, speed: Speed, seed: u64, pipeline: &Pipeline) -> Live {
         let (outputs, receivers) = Outputs::new();
-        let (handle, controls) = spawn(spec, outputs, speed, seed);
-        Live { callbacks_rx: receivers.callbacks, rooms_rx: receivers.rooms, callbacks: Vec::new(), controls, handle }
+        let Spawned { task, controls, phase } = spawn(spec, outputs, speed, seed, pipeline);
+        Live {
+            callbacks_rx: receivers.callbacks,
+            rooms_rx: receivers.rooms,
+            callbacks: Vec::new(),
+            controls,
+            handle: task,
+            phase,
+        }
     }
 
     /// Reads callbacks until one satisfies `wanted` (within 5 s) and returns it.

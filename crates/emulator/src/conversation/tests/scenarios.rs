@@ -31,7 +31,7 @@ pub(super) const ORDINARY: [&str; 6] = [
 const SEEDS: u64 = 400;
 
 fn scripts(language: Language) -> Vec<(u64, Script)> {
-    (0..SEEDS).map(|seed| (seed, script::plan(language, seed))).collect()
+    (0..SEEDS).map(|seed| (seed, script::plan(language, seed, ErrorRates::default()))).collect()
 }
 
 /// Mean of `value` over the scripts of `scenarios`.
@@ -57,7 +57,11 @@ fn all_kinds_of_scenario_are_played_in_both_languages() {
         let played: BTreeSet<&str> = scripts(language).iter().map(|(_, s)| s.scenario).collect();
         assert_eq!(played, KINDS.into_iter().collect(), "{language:?}");
         for (seed, script) in scripts(language).into_iter().take(20) {
-            assert_eq!(script, script::plan(language, seed), "{language:?}/{seed}: a seed replays its script");
+            assert_eq!(
+                script,
+                script::plan(language, seed, ErrorRates::default()),
+                "{language:?}/{seed}: a seed replays its script"
+            );
         }
     }
 }

@@ -32,7 +32,10 @@ async fn the_same_seed_plays_the_same_call_and_another_seed_a_different_one() {
     assert_eq!(first, again, "seed 42 twice plays the same texts, values and rounds");
     assert_eq!(played[0].outcome, played[1].outcome);
     assert_ne!(first, other, "seed 43 plays another call");
-    assert_ne!(script::plan(Language::Zh, 42), script::plan(Language::Zh, 43));
+    assert_ne!(
+        script::plan(Language::Zh, 42, ErrorRates::default()),
+        script::plan(Language::Zh, 43, ErrorRates::default())
+    );
 }
 
 #[test]
@@ -43,7 +46,7 @@ fn scripts_vary_across_seeds_the_way_the_design_asks() {
         let mut codes = BTreeSet::new();
         let calls = 400;
         for seed in 0..calls {
-            let script = script::plan(language, seed);
+            let script = script::plan(language, seed, ErrorRates::default());
             scenarios.insert(script.scenario);
             if !ORDINARY.contains(&script.scenario) {
                 continue;
@@ -64,7 +67,7 @@ fn scripts_vary_across_seeds_the_way_the_design_asks() {
             }
         }
         let failures: usize = (0..calls)
-            .map(|seed| script::plan(language, seed))
+            .map(|seed| script::plan(language, seed, ErrorRates::default()))
             .filter(|script| ORDINARY.contains(&script.scenario))
             .map(|script| script.sentences().filter(|(_, r)| r.failure.is_some()).count())
             .sum();
@@ -83,7 +86,9 @@ fn scripts_vary_across_seeds_the_way_the_design_asks() {
 async fn an_interrupted_round_keeps_its_partial_reply_and_gets_state_4_and_the_interruption_metric() {
     let language = Language::En;
     let seed = (0..300)
-        .find(|seed| script::plan(language, *seed).sentences().any(|(_, reply)| reply.barge_in.is_some()))
+        .find(|seed| {
+            script::plan(language, *seed, ErrorRates::default()).sentences().any(|(_, reply)| reply.barge_in.is_some())
+        })
         .expect("some seed interrupts the robot");
     let played = play(spec(language), seed).await;
     let interrupted: Vec<String> =
@@ -112,7 +117,7 @@ async fn a_failing_stage_reports_908_and_10030_and_its_round_gets_no_reply() {
         let language = Language::Zh;
         let seed = (0..2_000)
             .find(|seed| {
-                script::plan(language, *seed)
+                script::plan(language, *seed, ErrorRates::default())
                     .sentences()
                     .any(|(_, reply)| reply.failure.as_ref().is_some_and(|f| f.stage == stage))
             })
@@ -187,8 +192,8 @@ async fn string_rooms_are_spelt_as_strings_in_every_callback() {
     spec.room_id = "room_support_7".to_owned();
     spec.room_id_type = 1;
     let (outputs, mut receivers) = crate::outputs::Outputs::new();
-    let (handle, _controls) = super::super::spawn(spec, outputs, FAST, 5);
-    handle.await.unwrap();
+    let spawned = super::super::spawn(spec, outputs, FAST, 5, &Pipeline::default());
+    spawned.task.await.unwrap();
     let mut seen = 0;
     while let Ok(body) = receivers.callbacks.try_recv() {
         assert_eq!(body["EventInfo"]["RoomId"], "room_support_7", "{body}");
@@ -210,7 +215,9 @@ fn interrupted_rounds(played: &Played) -> Vec<String> {
 async fn interrupt_speech_duration_sets_how_long_the_customer_must_talk_over_the_robot() {
     let language = Language::Zh;
     let seeds: Vec<u64> = (0..400)
-        .filter(|seed| script::plan(language, *seed).sentences().any(|(_, reply)| reply.barge_in.is_some()))
+        .filter(|seed| {
+            script::plan(language, *seed, ErrorRates::default()).sentences().any(|(_, reply)| reply.barge_in.is_some())
+        })
         .take(12)
         .collect();
     assert!(seeds.len() >= 8, "enough seeds plan a barge-in");
@@ -233,7 +240,7 @@ async fn a_brief_uh_huh_over_the_robot_never_interrupts_it() {
     for language in [Language::Zh, Language::En] {
         let seeds: Vec<u64> = (0..400)
             .filter(|seed| {
-                let script = script::plan(language, *seed);
+                let script = script::plan(language, *seed, ErrorRates::default());
                 script.sentences().any(|(_, reply)| reply.over_talk.is_some())
                     && script.sentences().all(|(_, reply)| reply.barge_in.is_none())
             })
@@ -241,7 +248,7 @@ async fn a_brief_uh_huh_over_the_robot_never_interrupts_it() {
             .collect();
         assert!(seeds.len() >= 4, "{language:?}: over-talk is common enough");
         for seed in &seeds {
-            for (_, reply) in script::plan(language, *seed).sentences() {
+            for (_, reply) in script::plan(language, *seed, ErrorRates::default()).sentences() {
                 if let Some((_, ms)) = reply.over_talk {
                     assert!(ms < crate::conversation::DEFAULT_INTERRUPT_SPEECH_MS, "over-talk is short");
                 }
