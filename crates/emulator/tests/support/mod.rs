@@ -74,14 +74,28 @@ pub fn client(base_url: &str, secret_id: &str, secret_key: &str) -> trtc::client
 }
 
 /// Starts a Chinese call with a welcome line and a 10 s idle timeout in numeric `room`;
-/// answers its TaskId. UserSigs are not checked by the emulators these stories start.
+/// answers its TaskId. Its LLM is unreachable (the replies are scripted). UserSigs are not
+/// checked by the emulators these stories start.
 pub async fn start_zh_call(client: &trtc::client::Client, app: u64, room: &str, robot: &str, customer: &str) -> String {
+    let llm = serde_json::json!({"LLMType": "openai", "Model": "m", "APIKey": "k", "APIUrl": "http://127.0.0.1:9/v1"});
+    start_zh_call_with_llm(client, app, room, robot, customer, &llm).await
+}
+
+/// [`start_zh_call`] with `llm` as its `LLMConfig`.
+pub async fn start_zh_call_with_llm(
+    client: &trtc::client::Client,
+    app: u64,
+    room: &str,
+    robot: &str,
+    customer: &str,
+    llm: &Value,
+) -> String {
     let start: trtc::model::StartAIConversation = serde_json::from_value(serde_json::json!({
         "SdkAppId": app, "RoomId": room,
         "AgentConfig": {"UserId": robot, "UserSig": "not-checked-here", "TargetUserId": customer,
                         "WelcomeMessage": "您好，请问有什么可以帮您？", "MaxIdleTime": 10},
         "STTConfig": {"Language": "zh"},
-        "LLMConfig": "{\"LLMType\":\"openai\",\"Model\":\"m\",\"APIKey\":\"k\",\"APIUrl\":\"http://127.0.0.1:9/v1\"}",
+        "LLMConfig": llm.to_string(),
         "TTSConfig": "{\"TTSType\":\"flow\",\"VoiceId\":\"female-kefu-xiaomei\",\"Model\":\"flow_01_turbo\"}"
     }))
     .unwrap();

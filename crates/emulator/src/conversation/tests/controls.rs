@@ -310,3 +310,34 @@ async fn the_task_is_idle_until_its_robot_starts_preparing_until_909_then_in_pro
     live.until("909", is(909)).await;
     assert_eq!(*live.phase.borrow(), Phase::InProgress, "909 session_ready");
 }
+
+/// How long the robot's first line (the welcome) played, in wall ms as its 903 states it.
+fn welcome_wall_ms(played: &Played) -> f64 {
+    let welcome = of_type(played, 903).into_iter().find(|body| payload(body)["UserId"] == ROBOT).unwrap();
+    (payload(welcome)["EndTimeMs"].as_u64().unwrap() - payload(welcome)["StartTimeMs"].as_u64().unwrap()) as f64
+}
+
+#[tokio::test]
+async fn a_tts_speed_update_makes_later_lines_play_at_that_speed() {
+    let normal = Live::start(long_welcome(Language::Zh), FAST, 9).finish().await;
+    let live = Live::start(long_welcome(Language::Zh), FAST, 9);
+    let tts = TtsConfig::parse(r#"{"TTSType":"flow","VoiceId":"v-male-Bk7vD3xP","Speed":2.0}"#);
+    assert_eq!(tts.as_ref().map(|t| t.speed), Some(2.0));
+    live.send(Control::Update(Box::new(Update { tts, ..Update::default() })));
+    let faster = live.finish().await;
+    let ratio = welcome_wall_ms(&faster) / welcome_wall_ms(&normal);
+    assert!((0.45..0.56).contains(&ratio), "twice as fast: {ratio}");
+}
+
+#[test]
+fn tts_speed_is_read_per_engine() {
+    let speed = |json: &str| TtsConfig::parse(json).unwrap().speed;
+    assert_eq!(speed(r#"{"TTSType":"flow","VoiceId":"v"}"#), 1.0);
+    assert_eq!(speed(r#"{"TTSType":"minimax","Speed":0.5}"#), 0.5);
+    assert!((speed(r#"{"TTSType":"tencent","VoiceType":1008,"Speed":-2}"#) - 0.6).abs() < 1e-9);
+    assert!((speed(r#"{"TTSType":"tencent","Speed":2}"#) - 1.5).abs() < 1e-9);
+    assert!((speed(r#"{"TTSType":"tencent","Speed":6}"#) - 2.5).abs() < 1e-9);
+    assert_eq!(speed(r#"{"TTSType":"azure","Rate":1.5}"#), 1.5);
+    assert_eq!(speed(r#"{"TTSType":"flow","Speed":9}"#), 2.0, "read within 0.5–2");
+    assert_eq!(TtsConfig::parse(r#"{"TTSType":"tencent","VoiceType":1008}"#).unwrap().voice.as_deref(), Some("1008"));
+}

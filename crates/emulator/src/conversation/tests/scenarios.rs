@@ -214,3 +214,58 @@ async fn a_far_field_call_shows_misheard_partials_and_the_right_final_sentence()
         assert!(misheard > 0, "{language:?}/{seed}: some partial is not a prefix of what was finally heard");
     }
 }
+
+/// Stages of the failed replies of every script of both languages at `rates`, and the
+/// number of replies.
+fn failures_at(rates: ErrorRates) -> (Vec<Option<Stage>>, Vec<&'static str>) {
+    let mut stages = Vec::new();
+    let mut scenarios = Vec::new();
+    for language in [Language::Zh, Language::En] {
+        for seed in 0..SEEDS {
+            let script = script::plan(language, seed, rates);
+            for (_, reply) in script.sentences() {
+                stages.push(reply.failure.as_ref().map(|f| f.stage));
+                scenarios.push(script.scenario);
+            }
+        }
+    }
+    (stages, scenarios)
+}
+
+#[test]
+fn a_stage_at_rate_0_never_fails_and_at_rate_1_fails_every_reply() {
+    let none = ErrorRates { asr: 0.0, llm: 0.0, tts: 0.0 };
+    let (stages, scenarios) = failures_at(none);
+    for (stage, scenario) in stages.iter().zip(&scenarios) {
+        // A far-field caller's own ASR errors stay on top of the rates.
+        if *scenario != "noisy far-field caller" {
+            assert_eq!(*stage, None, "{scenario}: no failure at rate 0");
+        } else {
+            assert!(matches!(stage, None | Some(Stage::Asr)), "{scenario}: {stage:?}");
+        }
+    }
+    for (stage, rates) in [
+        (Stage::Asr, ErrorRates { asr: 1.0, ..none }),
+        (Stage::Llm, ErrorRates { llm: 1.0, ..none }),
+        (Stage::Tts, ErrorRates { tts: 1.0, ..none }),
+    ] {
+        let (stages, scenarios) = failures_at(rates);
+        for (failed, scenario) in stages.iter().zip(&scenarios) {
+            let far_field_asr = *scenario == "noisy far-field caller" && *failed == Some(Stage::Asr);
+            assert!(*failed == Some(stage) || far_field_asr, "{scenario}: {failed:?} at {rates:?}");
+        }
+    }
+}
+
+#[test]
+fn the_default_rates_fail_about_one_reply_in_25_split_1_2_1() {
+    let (stages, scenarios) = failures_at(ErrorRates::default());
+    let ordinary: Vec<Option<Stage>> =
+        stages.into_iter().zip(scenarios).filter(|(_, s)| ORDINARY.contains(s)).map(|(stage, _)| stage).collect();
+    let share =
+        |wanted: Stage| ordinary.iter().filter(|stage| **stage == Some(wanted)).count() as f64 / ordinary.len() as f64;
+    let (asr, llm, tts) = (share(Stage::Asr), share(Stage::Llm), share(Stage::Tts));
+    assert!((0.005..0.02).contains(&asr), "ASR {asr}");
+    assert!((0.012..0.03).contains(&llm), "LLM {llm}");
+    assert!((0.005..0.02).contains(&tts), "TTS {tts}");
+}

@@ -263,3 +263,20 @@ async fn a_brief_uh_huh_over_the_robot_never_interrupts_it() {
         }
     }
 }
+
+#[tokio::test]
+async fn an_update_of_interrupt_speech_duration_applies_to_later_barge_ins() {
+    let language = Language::Zh;
+    let seeds: Vec<u64> = (0..400)
+        .filter(|seed| {
+            script::plan(language, *seed, ErrorRates::default()).sentences().any(|(_, reply)| reply.barge_in.is_some())
+        })
+        .take(8)
+        .collect();
+    for seed in seeds {
+        let live = Live::start(spec(language), FAST, seed);
+        live.send(Control::Update(Box::new(Update { interrupt_speech_ms: Some(5_000), ..Update::default() })));
+        let played = live.finish().await;
+        assert!(interrupted_rounds(&played).is_empty(), "seed {seed}: 5 s of speech over the robot is never reached");
+    }
+}
