@@ -430,3 +430,21 @@ async fn describe_shows_idle_then_preparing_then_in_progress() {
     assert_eq!(seen, ["Idle", "Preparing", "InProgress"], "the contract's order, each seen");
     running.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_answer_is_silence_not_an_error() {
+    let (url, llm) = test_llm(speaking("")).await;
+    let (running, client, received) = emulator().await;
+    let task =
+        support::start_zh_call_with_llm(&client, APP, "660108", "ai_robot_l8", "customer_l8", &llm_config(&url, true))
+            .await;
+    wait_for("two requests (the customer went on)", Duration::from_secs(30), || (llm.got().len() >= 2).then_some(()))
+        .await;
+    let robot_lines =
+        callbacks_of(&received, &task, 903).into_iter().filter(|raw| payload(raw)["UserId"] == "ai_robot_l8").count();
+    assert_eq!(robot_lines, 1, "only the welcome line is said");
+    let llm_errors =
+        callbacks_of(&received, &task, 908).into_iter().filter(|raw| payload(raw)["Metric"] == "llm_error").count();
+    assert_eq!(llm_errors, 0, "nothing to say is not a failure");
+    running.stop();
+}

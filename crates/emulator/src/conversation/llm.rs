@@ -413,7 +413,7 @@ pub(crate) enum LlmEvent {
     FirstToken { network_ms: u64, first_token_ms: u64 },
     /// A `meta.info` line (10002), never spoken.
     MetaInfo(Value),
-    /// The whole answer is in.
+    /// The whole answer is in (possibly empty: nothing to say).
     Answered { text: String, first_token_ms: u64, done_ms: u64 },
     /// 30200 / 30201 / 30202.
     Failed(Failure),
@@ -550,10 +550,9 @@ pub(crate) async fn call(http: reqwest::Client, request: LlmRequest, speed: f64,
             Err(unparseable) => return report(LlmEvent::Failed(unparseable_failure(unparseable))),
         }
     }
+    // An empty answer is not a failure: the robot says nothing (what an LLM gateway answers
+    // when it has nothing to say).
     let text = text.trim();
-    if text.is_empty() {
-        return report(LlmEvent::Failed(failure(30202, "llm returned failure: an empty answer".to_owned())));
-    }
     let done_ms = emulated(Instant::now());
     let first_token_ms = match first_token_ms {
         Some(ms) => ms,

@@ -37,8 +37,9 @@
 //! - Errors of a real LLM: no first token within `LLMConfig.Timeout` (seconds, default 3,
 //!   read within 1–50; wall time = Timeout / speed), or a streamed answer silent for that
 //!   long after it → 30200; HTTP 429 → 30201; any other non-2xx, a broken or unparseable
-//!   answer, an `error` chunk or an empty answer → 30202. The message quotes the status
-//!   and up to 300 characters of the body.
+//!   answer or an `error` chunk → 30202. The message quotes the status and up to 300
+//!   characters of the body. An empty answer is no error: the robot says nothing and
+//!   listens again (state 1; no 903, no 905).
 //! - An endpoint that is not reachable at all (connection refused, unknown host) makes the
 //!   robot play the scripted reply instead (logged at info once per call); a call whose
 //!   `LLMConfig` is callable draws no LLM failures from its script either way — with a

@@ -627,6 +627,15 @@ impl Runner {
                     self.emit(&Out::Metric { round, metric: MetricName::LlmFirstToken, value: first_token_ms });
                 }
             }
+            LlmEvent::Answered { text, .. } if text.is_empty() => {
+                // Nothing to say: the robot listens again, no error, no line.
+                self.leg = None;
+                let beats = vec![Beat {
+                    at: now,
+                    act: Act::Out(Out::State { round: round.clone(), state: RobotState::Listening }),
+                }];
+                self.replace_waiting(Some(round), beats, now);
+            }
             LlmEvent::Answered { text, first_token_ms, done_ms } => {
                 let leg = self.leg.take()?;
                 let mut plan = leg.plan.clone();
