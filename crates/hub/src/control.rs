@@ -713,6 +713,14 @@ async fn settle(shared: &Shared, event: &Event) {
     for done in settled {
         record_stage(shared, &done.task, &done.record).await;
     }
+    if stopped {
+        // The call is over: its gateway state goes, and so does its lock.
+        shared.gateway.forget(task);
+        let holder = guard(&shared.control.locks).remove(task).map(|lock| lock.holder);
+        if let Some(holder) = holder {
+            record_lock(shared, task, None, &holder, LockChange::Released).await;
+        }
+    }
 }
 
 /// Fails commands whose effect never came, ends stale presence and expired locks.

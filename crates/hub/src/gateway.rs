@@ -228,6 +228,11 @@ impl Gateway {
         }
     }
 
+    /// The call ended: nothing of it is kept.
+    pub(crate) fn forget(&self, task: &TaskId) {
+        self.calls().remove(task);
+    }
+
     /// Takes the whispers and the human segment for the request about to be forwarded.
     fn take_context(&self, task: &TaskId) -> Context {
         let mut calls = self.calls();

@@ -195,6 +195,11 @@ pub async fn start(config: HubConfig) -> anyhow::Result<RunningHub> {
 
     let app = router(shared.clone());
     let server = tokio::spawn(async move {
+        use axum::serve::ListenerExt;
+        // Stream frames and gateway chunks go out at once, not held back by Nagle.
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         let serve = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async move {
                 let _ = stopped.wait_for(|stop| *stop).await;

@@ -84,7 +84,10 @@ impl SqliteLog {
     }
 
     async fn append_all(&self, events: Vec<NewEvent>) -> Result<Vec<Appended>, LogError> {
-        let mut tx = self.pool.begin().await.map_err(|e| LogError::new("begin an append", e))?;
+        // IMMEDIATE: the write lock is taken up front (waiting out the busy timeout), so the
+        // transaction never has to upgrade a read snapshot — which fails at once with
+        // SQLITE_BUSY when another connection (commands, audit) wrote in between.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(|e| LogError::new("begin an append", e))?;
         let mut next: i64 = sqlx::query_scalar("SELECT value FROM log_meta WHERE key = 'next_seq'")
             .fetch_one(&mut *tx)
             .await

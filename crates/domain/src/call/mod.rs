@@ -159,8 +159,10 @@ impl Oversight {
         }
     }
 
-    /// Each command at its latest stage (by source time, then stage), in the order the
-    /// commands were first seen.
+    /// Each command at its latest stage, in the order the commands were first seen. A
+    /// final stage (done, failed) wins over any other whatever their times (the hub's
+    /// clock orders its own facts, but an effect may be recorded in the same millisecond
+    /// as the acceptance); otherwise the later source time, then the later stage.
     pub fn commands(&self) -> Vec<Stamped<&CommandRecord>> {
         let mut latest: BTreeMap<&str, (SourceMs, Stamped<&CommandRecord>)> = BTreeMap::new();
         for step in &self.commands {
@@ -168,7 +170,8 @@ impl Oversight {
             latest
                 .entry(step.value.id.as_str())
                 .and_modify(|(_, known)| {
-                    if (stamped.at, stamped.value.stage) > (known.at, known.value.stage) {
+                    let rank = |c: &Stamped<&CommandRecord>| (c.value.stage.is_final(), c.at, c.value.stage);
+                    if rank(&stamped) > rank(known) {
                         *known = stamped;
                     }
                 })

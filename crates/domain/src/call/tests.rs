@@ -484,3 +484,15 @@ fn a_hand_back_after_a_take_over_and_a_released_lock_leave_the_call_to_the_ai() 
     assert_eq!(call.oversight().lock_holder(), None);
     assert_round_trip(&call);
 }
+
+#[test]
+fn a_final_stage_wins_over_an_acceptance_recorded_later() {
+    let events = [
+        started(TASK, 1_000),
+        command(2_000, "w", "li", CommandAction::Whisper, CommandStage::Requested),
+        command(2_001, "w", "li", CommandAction::Whisper, CommandStage::Done),
+        command(2_002, "w", "li", CommandAction::Whisper, CommandStage::Accepted),
+    ];
+    let call = fold(&events);
+    assert_eq!(call.oversight().commands()[0].value.stage, CommandStage::Done);
+}
