@@ -105,9 +105,7 @@ pub(crate) struct Control {
     pending: Mutex<Vec<Pending>>,
 }
 
-fn guard<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
+use crate::unpoisoned as guard;
 
 impl Control {
     pub(crate) fn new(trtc: Option<Client>, lock_ttl: Duration) -> Control {
@@ -560,6 +558,19 @@ fn unexpect(shared: &Shared, record: &CommandRecord) {
     guard(&shared.control.pending).retain(|pending| pending.record.id != record.id);
 }
 
+/// A Cloud API answer as the command's stage: accepted, or failed with Tencent's error
+/// (and no longer waiting for an effect that will not come).
+fn accepted<T>(
+    shared: &Shared,
+    record: &CommandRecord,
+    result: Result<T, trtc::error::ClientError>,
+) -> Result<CommandStage, Failure> {
+    result.map(|_| CommandStage::Accepted).map_err(|error| {
+        unexpect(shared, record);
+        cloud_failure(error)
+    })
+}
+
 /// Carries the command out; the stage it reached, or why it failed.
 async fn execute(
     shared: &Shared,
@@ -581,10 +592,7 @@ async fn execute(
             };
             expect(shared, task, record, Awaiting::Spoken(text));
             let result = client.control_ai_conversation(&ControlAIConversation::push_text(task.as_str(), push)).await;
-            result.map(|_| CommandStage::Accepted).map_err(|e| {
-                unexpect(shared, record);
-                cloud_failure(e)
-            })
+            accepted(shared, record, result)
         }
         CommandRequest::Steer { prompt, interrupt } => {
             let client = cloud(shared)?;
@@ -592,10 +600,7 @@ async fn execute(
             expect(shared, task, record, Awaiting::Reply);
             let result =
                 client.control_ai_conversation(&ControlAIConversation::invoke_llm(task.as_str(), invoke)).await;
-            result.map(|_| CommandStage::Accepted).map_err(|e| {
-                unexpect(shared, record);
-                cloud_failure(e)
-            })
+            accepted(shared, record, result)
         }
         CommandRequest::Whisper { text } => {
             shared.gateway.whisper(task, record.clone(), text);
@@ -622,10 +627,7 @@ async fn execute(
             let client = cloud(shared)?;
             expect(shared, task, record, Awaiting::Stopped);
             let stop = StopAIConversation { task_id: task.as_str().to_owned() };
-            client.stop_ai_conversation(&stop).await.map(|_| CommandStage::Accepted).map_err(|e| {
-                unexpect(shared, record);
-                cloud_failure(e)
-            })
+            accepted(shared, record, client.stop_ai_conversation(&stop).await)
         }
         CommandRequest::TakeOver => {
             shared.gateway.take_over(task, &user.name);
@@ -649,10 +651,7 @@ async fn execute(
             shared.gateway.remember_human_line(task, &text);
             expect(shared, task, record, Awaiting::Spoken(text));
             let result = client.control_ai_conversation(&ControlAIConversation::push_text(task.as_str(), push)).await;
-            result.map(|_| CommandStage::Accepted).map_err(|e| {
-                unexpect(shared, record);
-                cloud_failure(e)
-            })
+            accepted(shared, record, result)
         }
         CommandRequest::HandBack => {
             shared.gateway.hand_back(task);

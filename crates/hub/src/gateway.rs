@@ -181,7 +181,7 @@ impl Gateway {
     }
 
     fn calls(&self) -> std::sync::MutexGuard<'_, HashMap<TaskId, CallState>> {
-        self.calls.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        crate::unpoisoned(&self.calls)
     }
 
     /// Who has taken `task` over.

@@ -57,6 +57,12 @@ use crate::log::{Appended, EventLog, LogError, NewEvent, SqliteLog};
 use crate::metrics::Metrics;
 use crate::store::Store;
 
+/// A mutex's guard even after a panic elsewhere poisoned it: the hub's maps stay usable
+/// (each update is a single insert or removal, never left half done).
+pub(crate) fn unpoisoned<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// Unix time in ms.
 pub fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |since| since.as_millis() as u64)

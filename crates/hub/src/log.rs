@@ -165,7 +165,7 @@ const INSERT_NEW: &str = "INSERT INTO events (seq, dedup_key, task_id, source_ms
     RETURNING seq, dedup_key";
 
 /// SQLite integers are signed; times and sequence numbers stay far below `i64::MAX`.
-fn to_i64(value: u64) -> i64 {
+pub(crate) fn to_i64(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
 

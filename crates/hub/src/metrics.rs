@@ -28,9 +28,7 @@ pub struct Metrics {
     samples: Mutex<VecDeque<(Instant, u64)>>,
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
+use crate::unpoisoned as lock;
 
 impl Metrics {
     /// Counts a refused callback.

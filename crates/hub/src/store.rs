@@ -15,7 +15,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Row, SqlitePool};
 
 use crate::auth::{Role, User};
-use crate::log::LogError;
+use crate::log::{to_i64, LogError};
 
 /// Opens (creating if needed) the hub's database in `data_dir` and brings its schema up to
 /// date.
@@ -101,10 +101,6 @@ pub fn new_token() -> String {
 /// The stored form of a token. Tokens are 256 random bits, so a plain SHA-256 is enough.
 pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
-}
-
-fn to_i64(value: u64) -> i64 {
-    i64::try_from(value).unwrap_or(i64::MAX)
 }
 
 impl Store {

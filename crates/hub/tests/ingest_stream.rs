@@ -10,27 +10,9 @@ mod support;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use support::{ai_body, now_ms, sentence, started, TestHub, APP, CALLBACK_KEY, CUSTOMER, ROBOT};
-
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-/// The next JSON text frame, or `None` after `timeout` or when the socket closes.
-async fn next_json(ws: &mut Ws, timeout: Duration) -> Option<Value> {
-    use futures_util::StreamExt;
-    use tokio_tungstenite::tungstenite::Message;
-    loop {
-        match tokio::time::timeout(timeout, ws.next()).await.ok()??.ok()? {
-            Message::Text(text) => return serde_json::from_str(text.as_str()).ok(),
-            Message::Close(_) => return None,
-            _ => continue,
-        }
-    }
-}
-
-async fn connect(hub: &TestHub, after: u64, token: &str) -> Ws {
-    let url = format!("{}/v1/stream?after={after}&token={token}", hub.base_url.replace("http://", "ws://"));
-    tokio_tungstenite::connect_async(url).await.unwrap().0
-}
+use support::{
+    ai_body, connect, next_json, now_ms, sentence, started, TestHub, Ws, APP, CALLBACK_KEY, CUSTOMER, ROBOT,
+};
 
 /// Reads frames until `count` events arrived; answers their (seq, kind) in order.
 async fn read_events(ws: &mut Ws, count: usize) -> Vec<(u64, Value)> {

@@ -10,30 +10,11 @@ use std::time::{Duration, Instant};
 
 use emulator::{CloudConfig, EmulatorConfig};
 use serde_json::{json, Value};
-use support::{TestHub, APP, CALLBACK_KEY};
+use support::{connect, next_json, TestHub, Ws, APP, CALLBACK_KEY};
 use trtc::credentials::Credentials;
 
 const SECRET_ID: &str = "AKIDhubstories";
 const SECRET_KEY: &str = "hub-stories-secret-key";
-
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn next_json(ws: &mut Ws, timeout: Duration) -> Option<Value> {
-    use futures_util::StreamExt;
-    use tokio_tungstenite::tungstenite::Message;
-    loop {
-        match tokio::time::timeout(timeout, ws.next()).await.ok()??.ok()? {
-            Message::Text(text) => return serde_json::from_str(text.as_str()).ok(),
-            Message::Close(_) => return None,
-            _ => continue,
-        }
-    }
-}
-
-async fn connect(hub: &TestHub, token: &str) -> Ws {
-    let url = format!("{}/v1/stream?after=0&token={token}", hub.base_url.replace("http://", "ws://"));
-    tokio_tungstenite::connect_async(url).await.unwrap().0
-}
 
 /// A free loopback port for the hub, so the emulator can be told where to post first.
 fn free_port() -> u16 {
@@ -115,8 +96,8 @@ fn is_stop_of(event: &Value, task: &str) -> bool {
 #[tokio::test]
 async fn a_full_emulated_call_arrives_complete_and_ordered_on_two_stream_clients() {
     let (hub, emulator) = hub_and_emulator(25.0, |_, _| {}).await;
-    let mut first = connect(&hub, &hub.viewer).await;
-    let mut second = connect(&hub, &hub.supervisor).await;
+    let mut first = connect(&hub, 0, &hub.viewer).await;
+    let mut second = connect(&hub, 0, &hub.supervisor).await;
     let llm = json!({"LLMType": "openai", "Model": "m", "APIKey": "k", "APIUrl": format!("{}/v1/chat/completions", emulator.base_url)});
     let task = start_call(&emulator, "9101", llm).await;
     let a = events_until(&mut first, Duration::from_secs(90), |e| is_stop_of(e, &task)).await;
@@ -151,7 +132,7 @@ async fn a_full_emulated_call_arrives_complete_and_ordered_on_two_stream_clients
 #[tokio::test]
 async fn say_and_stop_go_through_the_cloud_api_and_are_seen_spoken_and_done() {
     let (hub, emulator) = hub_and_emulator(10.0, |_, _| {}).await;
-    let mut console = connect(&hub, &hub.viewer).await;
+    let mut console = connect(&hub, 0, &hub.viewer).await;
     let llm = json!({"LLMType": "openai", "Model": "m", "APIKey": "k", "APIUrl": format!("{}/v1/chat/completions", emulator.base_url)});
     let task = start_call(&emulator, "9102", llm).await;
     // Wait until the hub knows the call (901).

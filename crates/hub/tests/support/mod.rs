@@ -103,6 +103,28 @@ impl TestHub {
     }
 }
 
+/// A stream client.
+pub type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Opens the hub's stream after `after` with `token` in the query.
+pub async fn connect(hub: &TestHub, after: u64, token: &str) -> Ws {
+    let url = format!("{}/v1/stream?after={after}&token={token}", hub.base_url.replace("http://", "ws://"));
+    tokio_tungstenite::connect_async(url).await.unwrap().0
+}
+
+/// The next JSON text frame, or `None` after `timeout` or when the socket closes.
+pub async fn next_json(ws: &mut Ws, timeout: Duration) -> Option<Value> {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    loop {
+        match tokio::time::timeout(timeout, ws.next()).await.ok()??.ok()? {
+            Message::Text(text) => return serde_json::from_str(text.as_str()).ok(),
+            Message::Close(_) => return None,
+            _ => continue,
+        }
+    }
+}
+
 /// Unix ms now.
 pub fn now_ms() -> u64 {
     hub::now_ms()
