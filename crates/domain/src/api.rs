@@ -140,6 +140,16 @@ pub enum ConnectionStatus {
     Offline { reason: String },
 }
 
+/// Where the console keeps the supervisor's hub token, as the settings screen says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum TokenStorage {
+    /// The operating system's keychain (Keychain, Credential Manager, Secret Service).
+    Keychain,
+    /// No keychain answered: a file readable by this user only (permissions 0600).
+    File { path: String },
+}
+
 /// The one error shape at the IPC edge.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[error("{code:?}: {message}")]

@@ -275,6 +275,7 @@ impl Bench {
             data_dir: None,
             error_rates: emulator::ErrorRates::default(),
             llm_url: None,
+            llm_api_key: None,
         };
         let started = Instant::now();
         let running = emulator::start_emulator(config, SocketAddr::from(([127, 0, 0, 1], 0))).await?;

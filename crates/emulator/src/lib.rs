@@ -101,6 +101,9 @@ pub struct EmulatorConfig {
     /// The `APIUrl` generated calls use; `None` = this emulator's own
     /// `<base URL>/v1/chat/completions`.
     pub llm_url: Option<String>,
+    /// The `APIKey` generated calls send to `llm_url`; `None` = `emulated` (what this
+    /// emulator's own endpoint accepts, like any other key). A hub's LLM gateway needs its key.
+    pub llm_api_key: Option<String>,
 }
 
 impl EmulatorConfig {
@@ -121,6 +124,7 @@ impl EmulatorConfig {
             data_dir: None,
             error_rates: ErrorRates::default(),
             llm_url: None,
+            llm_api_key: None,
         }
     }
 }
@@ -225,6 +229,7 @@ pub async fn start_emulator(config: EmulatorConfig, listen: SocketAddr) -> std::
             sdk_app_id: config.cloud.sdk_app_id,
             sdk_secret_key: config.cloud.sdk_secret_key.clone(),
             llm_url: config.llm_url.clone().unwrap_or_else(|| format!("{base_url}{}", llm_endpoint::PATH)),
+            llm_api_key: config.llm_api_key.clone().unwrap_or_else(|| traffic::DEFAULT_LLM_API_KEY.to_owned()),
         };
         tasks.push(traffic::spawn(client, cloud.clone(), traffic));
     }

@@ -72,6 +72,10 @@ struct Args {
     /// endpoint, `<base URL>/v1/chat/completions`.
     #[arg(long, env = "TRTC_EMULATOR_LLM_URL", value_name = "URL")]
     llm_url: Option<String>,
+    /// The `LLMConfig.APIKey` generated calls send to `--llm-url` (e.g. the hub's LLM
+    /// gateway key). Default: `emulated`, which the emulator's own endpoint accepts.
+    #[arg(long, env = "TRTC_EMULATOR_LLM_API_KEY", value_name = "KEY", hide_env_values = true)]
+    llm_api_key: Option<String>,
     /// Chance (0–1) that a reply fails at ASR (908/10030 `asr_error`, 30100/30102). A
     /// far-field caller's extra ASR errors come on top.
     #[arg(long, env = "TRTC_EMULATOR_ASR_ERROR_RATE", default_value_t = 0.01)]
@@ -137,6 +141,7 @@ async fn main() -> Result<()> {
         data_dir: args.data_dir,
         error_rates,
         llm_url: args.llm_url,
+        llm_api_key: args.llm_api_key.filter(|key| !key.is_empty()),
     };
     let running = emulator::start_emulator(config, args.listen)
         .await

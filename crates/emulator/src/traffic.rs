@@ -28,7 +28,12 @@ pub struct TrafficConfig {
     pub sdk_secret_key: Option<String>,
     /// The OpenAI-compatible chat-completions URL the calls' `LLMConfig.APIUrl` names.
     pub llm_url: String,
+    /// The `APIKey` the calls' `LLMConfig` carries.
+    pub llm_api_key: String,
 }
+
+/// The `APIKey` generated calls use unless told otherwise.
+pub const DEFAULT_LLM_API_KEY: &str = "emulated";
 
 /// Runs until aborted.
 pub fn spawn(client: Client, cloud: Arc<Cloud>, config: TrafficConfig) -> tokio::task::JoinHandle<()> {
@@ -95,7 +100,7 @@ fn scenario(rng: &mut StdRng, config: &TrafficConfig, n: u64) -> StartAIConversa
             "SubtitleMode": u64::from(rng.random_bool(0.3)),
         },
         "STTConfig": {"Language": language, "VadSilenceTime": rng.random_range(500..1200u64)},
-        "LLMConfig": json!({"LLMType": "openai", "Model": "gpt-4o-mini", "APIKey": "emulated",
+        "LLMConfig": json!({"LLMType": "openai", "Model": "gpt-4o-mini", "APIKey": config.llm_api_key,
                             "APIUrl": config.llm_url, "Streaming": true, "SystemPrompt": prompt,
                             "History": 2}).to_string(),
         "TTSConfig": json!({"TTSType": "flow", "VoiceId": voice, "Model": "flow_01_turbo", "Language": language}).to_string(),
@@ -121,6 +126,7 @@ mod tests {
             sdk_app_id: 1_400_000_000,
             sdk_secret_key: Some("traffic-test-secret".into()),
             llm_url: "http://127.0.0.1:8721/v1/chat/completions".into(),
+            llm_api_key: DEFAULT_LLM_API_KEY.into(),
         }
     }
 

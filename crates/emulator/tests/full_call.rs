@@ -46,6 +46,7 @@ fn config(callback_url: String, calls: usize, speed: f64) -> EmulatorConfig {
         data_dir: None,
         error_rates: emulator::ErrorRates::default(),
         llm_url: None,
+        llm_api_key: None,
     }
 }
 

@@ -56,6 +56,7 @@ async fn emulator(callback_url: String, data_dir: &std::path::Path) -> (RunningE
         data_dir: Some(data_dir.to_owned()),
         error_rates: emulator::ErrorRates::default(),
         llm_url: None,
+        llm_api_key: None,
     };
     let running = emulator::start_emulator(config, "127.0.0.1:0".parse().unwrap()).await.unwrap();
     let client = Client::new(

@@ -36,6 +36,7 @@ fn config(speed: f64) -> EmulatorConfig {
         data_dir: None,
         error_rates: emulator::ErrorRates::default(),
         llm_url: None,
+        llm_api_key: None,
     }
 }
 

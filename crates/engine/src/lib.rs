@@ -8,6 +8,8 @@
 //! crate to IPC), and UI state (the webview folds events itself with `domain`'s fold).
 
 pub mod console;
+pub mod demo;
 pub mod settings;
+pub mod token_store;
 
 pub use console::{Console, OpenError};

@@ -158,6 +158,14 @@ impl RunningHub {
         self.shared.store.add_user(name, role, now_ms()).await
     }
 
+    /// The supervisor a token belongs to, if any (the built-in demo checks its saved token).
+    ///
+    /// # Errors
+    /// When the database cannot be read.
+    pub async fn user_of(&self, token: &str) -> Result<Option<auth::User>, LogError> {
+        self.shared.store.user_by_token(token).await
+    }
+
     /// Stops serving and waits until the server has let go of its port and connections.
     pub async fn stop(self) {
         let _ = self.shutdown.send(true);
