@@ -10,6 +10,8 @@
 
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
+use crate::event::Event;
+
 /// The name of the single Tauri argument that carries a command's request.
 pub const REQUEST_ARG: &str = "req";
 
@@ -43,6 +45,47 @@ impl Command for SetLanguage {
     type Response = AppInfo;
 }
 
+/// `live_snapshot`: the events of every live call (and its room) the console holds, to
+/// fold into a fresh board; later changes come as [`LiveUpdate`]s on [`LIVE_UPDATE_EVENT`].
+#[derive(Debug, Clone, Copy)]
+pub struct GetLiveSnapshot;
+
+impl Command for GetLiveSnapshot {
+    const NAME: &'static str = "live_snapshot";
+    type Request = NoArgs;
+    type Response = LiveSnapshot;
+}
+
+/// The name of the one Tauri event the shell pushes live changes on.
+pub const LIVE_UPDATE_EVENT: &str = "switchboard://live";
+
+/// Answer of [`GetLiveSnapshot`].
+///
+/// A UI listens to [`LIVE_UPDATE_EVENT`] first, then asks for the snapshot, folds its
+/// events, and then folds the updates' events whose `seq` is above `last_seq` — so an
+/// event is neither missed nor folded twice.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LiveSnapshot {
+    /// In sequence order.
+    pub events: Vec<Event>,
+    /// The highest sequence number the snapshot covers (0 = none yet).
+    pub last_seq: u64,
+    pub connection: ConnectionStatus,
+}
+
+/// A live change, pushed by the shell on [`LIVE_UPDATE_EVENT`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum LiveUpdate {
+    /// New events, stored in the cache, in sequence order.
+    Events { events: Vec<Event> },
+    /// The link to the hub changed.
+    Connection { status: ConnectionStatus },
+    /// Something the supervisor should hear about (storage trouble, a cache rebuilt...).
+    Notice { notice: Notice },
+}
+
 /// The request of commands that take nothing.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NoArgs {}
@@ -73,6 +116,21 @@ pub struct AppInfo {
     /// Things that happened at start-up the supervisor should know about.
     #[serde(default)]
     pub notices: Vec<Notice>,
+    /// The hub the console is linked to, once the link has been set up.
+    #[serde(default)]
+    pub hub: Option<HubInfo>,
+}
+
+/// The hub the console talks to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HubInfo {
+    /// The hub's base URL.
+    pub url: String,
+    /// The built-in demo (in-process hub and TRTC emulator) rather than a configured hub.
+    pub demo: bool,
+    /// Where the token is kept; `None` for the demo (its token lives with its credentials).
+    pub token_storage: Option<TokenStorage>,
 }
 
 /// Something the console did on its own that the supervisor should hear about.
@@ -83,6 +141,19 @@ pub enum Notice {
     /// `settings.json` could not be parsed; it was renamed to `moved_to` and defaults are used.
     #[serde(rename_all = "camelCase")]
     SettingsMovedAside { moved_to: String },
+    /// The cache database failed its integrity check; it was renamed to `moved_to` and is
+    /// being rebuilt from the hub.
+    #[serde(rename_all = "camelCase")]
+    CacheMovedAside { moved_to: String },
+    /// Writing the cache fails (`message` says why, e.g. the disk is full); events wait in
+    /// the hub and are caught up once writing works again.
+    #[serde(rename_all = "camelCase")]
+    CacheWriteFailing { message: String },
+    /// Writing the cache works again after a failure.
+    CacheWriteRecovered,
+    /// The link could not be set up at all (`message` says why).
+    #[serde(rename_all = "camelCase")]
+    LinkFailed { message: String },
 }
 
 /// A UI language. Chinese is first-class; every string exists in both.
@@ -138,6 +209,8 @@ pub enum ConnectionStatus {
     /// Not connected; `reason` says why (already localised-neutral: a short code).
     #[serde(rename_all = "camelCase")]
     Offline { reason: String },
+    /// Opening the link (first attempt, or again after [`ConnectionStatus::Offline`]).
+    Connecting,
 }
 
 /// Where the console keeps the supervisor's hub token, as the settings screen says.
@@ -224,6 +297,7 @@ mod tests {
             ConnectionStatus::Live,
             ConnectionStatus::CatchingUp { lag_events: 12, lag_secs: 3 },
             ConnectionStatus::Offline { reason: "refused".into() },
+            ConnectionStatus::Connecting,
         ] {
             round_trip(&AppInfo {
                 version: "0.1.0".into(),
@@ -233,9 +307,24 @@ mod tests {
                 language_saved: false,
                 connection,
                 notices: vec![Notice::SettingsMovedAside { moved_to: "/d/settings.json.corrupt".into() }],
+                hub: Some(HubInfo {
+                    url: "http://127.0.0.1:8720".into(),
+                    demo: false,
+                    token_storage: Some(TokenStorage::File { path: "/d/hub-token.json".into() }),
+                }),
             });
         }
         round_trip(&ApiError::new(ErrorCode::Storage, "disk full"));
+        round_trip(&LiveSnapshot { events: vec![], last_seq: 7, connection: ConnectionStatus::Live });
+        for update in [
+            LiveUpdate::Events { events: vec![] },
+            LiveUpdate::Connection { status: ConnectionStatus::Connecting },
+            LiveUpdate::Notice { notice: Notice::CacheWriteFailing { message: "disk full".into() } },
+            LiveUpdate::Notice { notice: Notice::CacheWriteRecovered },
+            LiveUpdate::Notice { notice: Notice::CacheMovedAside { moved_to: "/d/cache.sqlite.corrupt".into() } },
+        ] {
+            round_trip(&update);
+        }
     }
 
     #[test]
@@ -248,6 +337,7 @@ mod tests {
             language_saved: true,
             connection: ConnectionStatus::CatchingUp { lag_events: 1, lag_secs: 2 },
             notices: vec![],
+            hub: None,
         })
         .unwrap();
         assert_eq!(json["dataDir"], "/d");

@@ -87,6 +87,7 @@ impl Console {
             // No hub client exists yet: the console is honestly not connected to anything.
             connection: ConnectionStatus::NotConfigured,
             notices: self.notices.clone(),
+            hub: None,
         }
     }
 
