@@ -9,6 +9,7 @@
 
 pub mod console;
 pub mod demo;
+pub mod live;
 pub mod settings;
 pub mod token_store;
 
