@@ -12,6 +12,7 @@
 //! "now" in explicitly), and anything that would stop this crate from building for
 //! `wasm32-unknown-unknown` — that build is part of the test command.
 
+pub mod alert;
 pub mod api;
 pub mod board;
 pub mod call;
