@@ -10,7 +10,9 @@
 
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
+use crate::alert::{AlertRules, FiredAlert, RuleId};
 use crate::event::Event;
+use crate::ids::TaskId;
 
 /// The name of the single Tauri argument that carries a command's request.
 pub const REQUEST_ARG: &str = "req";
@@ -84,6 +86,71 @@ pub enum LiveUpdate {
     Connection { status: ConnectionStatus },
     /// Something the supervisor should hear about (storage trouble, a cache rebuilt...).
     Notice { notice: Notice },
+    /// An alert rule fired (stored, and shown as an OS notification).
+    Alert { alert: FiredAlert },
+}
+
+/// `alerts`: the fired alerts, newest first.
+#[derive(Debug, Clone, Copy)]
+pub struct GetAlerts;
+
+impl Command for GetAlerts {
+    const NAME: &'static str = "alerts";
+    type Request = NoArgs;
+    type Response = Vec<AlertEntry>;
+}
+
+/// A fired alert as the alert list shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AlertEntry {
+    pub alert: FiredAlert,
+    pub acknowledged: bool,
+}
+
+/// `acknowledge_alert`: marks one fired alert as seen; answers the updated list.
+#[derive(Debug, Clone, Copy)]
+pub struct AcknowledgeAlert;
+
+impl Command for AcknowledgeAlert {
+    const NAME: &'static str = "acknowledge_alert";
+    type Request = AlertRef;
+    type Response = Vec<AlertEntry>;
+}
+
+/// Which fired alert (one per call and rule).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AlertRef {
+    pub call: TaskId,
+    pub rule: RuleId,
+}
+
+/// `alert_rules`: the rules in force.
+#[derive(Debug, Clone, Copy)]
+pub struct GetAlertRules;
+
+impl Command for GetAlertRules {
+    const NAME: &'static str = "alert_rules";
+    type Request = NoArgs;
+    type Response = AlertRules;
+}
+
+/// `set_alert_rules`: validates, stores and applies new rules; answers them.
+#[derive(Debug, Clone, Copy)]
+pub struct SetAlertRules;
+
+impl Command for SetAlertRules {
+    const NAME: &'static str = "set_alert_rules";
+    type Request = SetAlertRulesRequest;
+    type Response = AlertRules;
+}
+
+/// Request of [`SetAlertRules`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SetAlertRulesRequest {
+    pub rules: AlertRules,
 }
 
 /// The request of commands that take nothing.
