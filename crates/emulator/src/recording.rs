@@ -17,14 +17,14 @@
 //! (wall time × speed). Stream subscriptions and mix layouts are accepted but not applied,
 //! and `DescribeCloudRecording` lists files only for CloudStorage (VOD lists none, §5.2).
 //!
-//! Timestamps (`EventMsTs`, `BeginTimeStamp`, file start and end) come from the same clock
-//! as the Cloud API's: the wall clock plus `--clock-offset-secs`.
+//! Timestamps (`EventMsTs`, `BeginTimeStamp`, file start and end) come from the Cloud API's
+//! clock ([`crate::clock`]): the wall clock plus `--clock-offset-secs`.
 
 use std::{
     collections::HashMap,
     path::{Path, PathBuf},
     sync::{Arc, Mutex, PoisonError, Weak},
-    time::{Duration, SystemTime, UNIX_EPOCH},
+    time::Duration,
 };
 
 use axum::{
@@ -40,6 +40,7 @@ use tokio::sync::{broadcast::error::RecvError, oneshot};
 
 use crate::{
     audio,
+    clock::CloudClock,
     cloud_api::Cloud,
     outputs::{Emission, Outputs, SpokenLines},
 };
@@ -111,15 +112,8 @@ pub struct Recorder {
     base_url: String,
     live: Mutex<HashMap<String, Live>>,
     produced: Mutex<HashMap<String, Vec<String>>>,
-    /// Added to the wall clock, as the Cloud API does (`--clock-offset-secs`).
-    clock_offset_secs: i64,
-}
-
-/// Unix ms of the wall clock shifted by `offset_secs`.
-fn now_ms(offset_secs: i64) -> u64 {
-    let real = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
-    let skewed = i128::try_from(real).unwrap_or(0) + i128::from(offset_secs) * 1000;
-    u64::try_from(skewed).unwrap_or(0)
+    /// The Cloud API's clock (`--clock-offset-secs`).
+    clock: CloudClock,
 }
 
 /// Base64 with `/`→`-` and `=`→`.`, as TRTC spells user ids and string rooms in file names.
@@ -180,17 +174,17 @@ impl Recorder {
     /// Recorders writing under `<data_dir>/recordings`, emitting through `outputs`, on the
     /// unshifted wall clock.
     pub fn new(outputs: Outputs, speed: f64, data_dir: &Path, base_url: String) -> Arc<Recorder> {
-        Recorder::with_clock_offset(outputs, speed, data_dir, base_url, 0)
+        Recorder::with_clock(outputs, speed, data_dir, base_url, CloudClock::default())
     }
 
-    /// Recorders as [`Recorder::new`] whose clock runs `clock_offset_secs` ahead (behind,
-    /// when negative) of the wall clock — the Cloud API's `--clock-offset-secs`.
-    pub fn with_clock_offset(
+    /// Recorders as [`Recorder::new`] stamping with `clock` — the Cloud API's
+    /// ([`crate::CloudConfig::clock`], shifted by `--clock-offset-secs`).
+    pub fn with_clock(
         outputs: Outputs,
         speed: f64,
         data_dir: &Path,
         base_url: String,
-        clock_offset_secs: i64,
+        clock: CloudClock,
     ) -> Arc<Recorder> {
         Arc::new(Recorder {
             outputs,
@@ -199,12 +193,12 @@ impl Recorder {
             base_url,
             live: Mutex::new(HashMap::new()),
             produced: Mutex::new(HashMap::new()),
-            clock_offset_secs,
+            clock,
         })
     }
 
     fn now_ms(&self) -> u64 {
-        now_ms(self.clock_offset_secs)
+        self.clock.now_ms()
     }
 
     /// The directory without `--data-dir`: `<temp>/trtc-emulator-<pid>`.

@@ -104,9 +104,12 @@
 //!   (150–400 ms, and with no emission of its own).
 //! - 10000 `start_time`/`end_time` are `HH:MM:SS` offsets from the call's start in emulated
 //!   time; 10001 `timestamp` is Unix seconds (the doc's example); 903 `StartTimeMs`/
-//!   `EndTimeMs` are wall-clock Unix ms.
-//! - `EventMsTs` is the wall clock at emission, bumped by 1 ms when two callbacks of a call
-//!   would share a millisecond, so a call's callbacks are strictly ordered by source time.
+//!   `EndTimeMs` are Unix ms.
+//! - `EventMsTs` (and `EventTs`) is the cloud's clock at emission ([`Pipeline::clock`]: the
+//!   wall clock plus `--clock-offset-secs`, as for the Cloud API and recordings), bumped by
+//!   1 ms when two callbacks of a call would share a millisecond, so a call's callbacks are
+//!   strictly ordered by source time. 903's `StartTimeMs`/`EndTimeMs` and 10001's
+//!   `timestamp` are on that clock too.
 //! - When the robot leaves (API stop, idle timeout) its 104 comes just before the 902.
 //! - [`Outputs::emit`] cannot tell that its receivers are gone, so a call whose outputs
 //!   are closed plays on silently until its script and idle time end (bounded), then stops.
@@ -128,7 +131,7 @@ use tokio::sync::mpsc::{self, UnboundedSender};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::outputs::Outputs;
+use crate::{clock::CloudClock, outputs::Outputs};
 
 pub use llm::LlmConfig;
 
@@ -240,11 +243,15 @@ impl TtsConfig {
 }
 
 /// What all calls share: the HTTP client for LLM requests (one, so connections are
-/// reused; `None` plays every reply from the script) and the pipeline error rates.
+/// reused; `None` plays every reply from the script), the pipeline error rates, and the
+/// cloud's clock their timestamps are read from.
 #[derive(Debug, Clone, Default)]
 pub struct Pipeline {
     pub http: Option<reqwest::Client>,
     pub rates: ErrorRates,
+    /// The cloud's clock ([`crate::CloudConfig::clock`]); the default is the unshifted wall
+    /// clock.
+    pub clock: CloudClock,
 }
 
 /// Where a task is, as `DescribeAIConversation` reports it (before `Stopped`).
@@ -374,7 +381,7 @@ pub fn spawn(spec: CallSpec, outputs: Outputs, speed: Speed, seed: u64, pipeline
         ids: rand::rngs::StdRng::seed_from_u64(seed ^ fnv1a64(spec.task_id.as_bytes())),
     };
     let (phase_tx, phase) = watch::channel(Phase::Idle);
-    let runner = runner::Runner::new(spec, outputs, speed.factor(), script, rngs, pipeline.http.clone(), phase_tx);
+    let runner = runner::Runner::new(spec, outputs, speed.factor(), script, rngs, pipeline, phase_tx);
     Spawned { task: tokio::spawn(runner.run(controls)), controls: sender, phase }
 }
 
