@@ -50,6 +50,15 @@ use tokio::net::TcpListener;
 pub use cloud_api::{Cloud, CloudConfig};
 pub use conversation::ErrorRates;
 
+/// FNV-1a, 64 bit: a hash that stays the same across runs and builds, for what must be a
+/// pure function of a name (a call's round ids from its task id, a TTS voice id's
+/// [`audio::Voice`]). Not security-relevant.
+pub(crate) fn fnv1a64(bytes: &[u8]) -> u64 {
+    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    bytes.iter().fold(OFFSET, |hash, byte| (hash ^ u64::from(*byte)).wrapping_mul(PRIME))
+}
+
 /// A running emulator on a loopback (or any) address.
 #[derive(Debug)]
 pub struct Running {

@@ -4,8 +4,9 @@
 //! The recorder collects every final spoken line in the room (the 10000 subtitles: who,
 //! what, when). It stops on `DeleteCloudRecording` (302 `LeaveCode` 0) or after
 //! `RecordParams.MaxIdleTime` (default 30 s, divided by the speed) without any room message
-//! (302 `LeaveCode` 99). Then it speaks each line with espeak-ng ([`crate::audio`]) and
-//! writes the files under `<data-dir>/recordings/<TaskId>/`, named as in §5.4:
+//! (302 `LeaveCode` 99). Then it speaks each line with espeak-ng ([`crate::audio`]), in
+//! the voice it was said in (the robot's `TTSConfig` voice id when the line was planned, so
+//! a call whose voice was updated mid-call is recorded in both voices), and writes the files under `<data-dir>/recordings/<TaskId>/`, named as in §5.4:
 //! `<SdkAppId>_<RoomId>.wav` for RecordMode 2 (mixed) and
 //! `<SdkAppId>_<RoomId>__UserId_s_<UserId>__UserId_e_main_audio.wav` per speaker for
 //! RecordMode 1 (UserId and string RoomIds Base64 with `/`→`-`, `=`→`.`).
@@ -42,7 +43,7 @@ use crate::{
     audio,
     clock::CloudClock,
     cloud_api::Cloud,
-    outputs::{Emission, Outputs, SpokenLines},
+    outputs::{Emission, Outputs, SpokenLine, SpokenLines},
 };
 
 /// `LeaveCode` of 302 after `DeleteCloudRecording`.
@@ -79,7 +80,9 @@ pub struct RecordingSpec {
 pub struct Line {
     pub user_id: String,
     pub text: String,
-    /// Wall-clock Unix ms at which the line was final (its speech ended).
+    /// The voice it is spoken in; `None` for the language's own voice.
+    pub voice: Option<audio::Voice>,
+    /// Unix ms on the cloud's clock at which the line was final (its speech ended).
     pub at_ms: u64,
 }
 
@@ -236,9 +239,9 @@ impl Recorder {
                     received = rooms.recv() => match received {
                         Ok(message) if message.room_id == spec.room_id => {
                             deadline = tokio::time::Instant::now() + idle;
-                            if let Some((user_id, text)) = spoken.complete(&message) {
+                            if let Some(SpokenLine { user_id, text, voice }) = spoken.complete(&message) {
                                 let at_ms = recorder.now_ms();
-                                recorder.heard(&spec, Line { user_id, text, at_ms });
+                                recorder.heard(&spec, Line { user_id, text, voice, at_ms });
                             }
                         }
                         Ok(_) | Err(RecvError::Lagged(_)) => {}
@@ -387,7 +390,8 @@ pub fn render(
     let samples_at = |ms: u64| (ms.saturating_sub(started_ms) as f64 * speed / 1000.0 * rate).round() as usize;
     let span = samples_at(stopped_ms);
     let speech: Vec<Vec<i16>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = lines.iter().map(|line| scope.spawn(|| audio::synthesize(&line.text, None))).collect();
+        let handles: Vec<_> =
+            lines.iter().map(|line| scope.spawn(|| audio::synthesize(&line.text, None, line.voice))).collect();
         handles
             .into_iter()
             .map(|h| match h.join() {

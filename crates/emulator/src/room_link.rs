@@ -587,7 +587,7 @@ impl Link {
         match checked {
             Ok(data) => {
                 self.sent += 1;
-                outputs.emit(Emission::Room { room_id: self.member.room_id.clone(), message: data });
+                outputs.emit(Emission::Room { room_id: self.member.room_id.clone(), message: data, voice: None });
                 Frame::Sent { seq: self.sent }
             }
             Err(refusal) => {

@@ -153,7 +153,7 @@ fn chat(sender: &str, message: &str) -> Value {
 }
 
 fn emit(outputs: &Outputs, room: &str, message: &Value) {
-    outputs.emit(Emission::Room { room_id: room.to_owned(), message: message.clone() });
+    outputs.emit(Emission::Room { room_id: room.to_owned(), message: message.clone(), voice: None });
 }
 
 #[tokio::test]

@@ -53,9 +53,12 @@
 //!   at a user message); 0, the default, sends only the current user message.
 //! - `UpdateAIConversation` replaces the whole `LLMConfig` (used from the next request on)
 //!   and `TTSConfig` (from the next line on), and sets `InterruptSpeechDuration`,
-//!   `InterruptMode` and `WelcomeMessage`. A voice change alters the speaking rate
-//!   (`Speed`; Tencent TTS's levels -2…6 as 0.6×…2.5×) of later lines; the emulator has no
-//!   voices of its own, so the voice id is kept but not heard.
+//!   `InterruptMode` and `WelcomeMessage`. A TTS change alters the speaking rate (`Speed`;
+//!   Tencent TTS's levels -2…6 as 0.6×…2.5×) and the voice of lines planned after it: the
+//!   voice id (`VoiceId`, `FastVoiceType`, `VoiceType` or `VoiceName`, the first given) is
+//!   heard as one of espeak-ng's voice variants ([`crate::audio::Voice`]), carried beside
+//!   the robot's subtitles to room audio and recordings. A line already planned (speaking,
+//!   or waiting for its LLM answer) keeps the voice and rate it was planned with.
 //! - `DescribeAIConversation`: `Idle` from the accepted Start until the robot starts
 //!   (half of its 300–800 ms start-up), `Preparing` while it joins the room and connects
 //!   (901 comes meanwhile) until 909 `session_ready`, then `InProgress`; `Stopped` after
@@ -189,7 +192,9 @@ impl ErrorRates {
 pub struct TtsConfig {
     /// Playback speed relative to normal (1.0), from `Speed` (`Rate` for Azure).
     pub speed: f64,
-    /// `VoiceId`, `VoiceType`, `VoiceName` or `FastVoiceType`, whichever is given.
+    /// The voice id: `VoiceId` (flow, Cartesia, ElevenLabs), `FastVoiceType` (Tencent's
+    /// cloned voice, used instead of its `VoiceType` when given), `VoiceType` (Tencent's
+    /// number, MiniMax's name) or `VoiceName` (Azure) — the first of these given.
     pub voice: Option<String>,
 }
 
@@ -233,7 +238,7 @@ impl TtsConfig {
             _ => number("Speed").unwrap_or(1.0).clamp(0.5, 2.0),
         };
         let voice =
-            ["VoiceId", "VoiceType", "VoiceName", "FastVoiceType"].into_iter().find_map(|key| match object.get(key) {
+            ["VoiceId", "FastVoiceType", "VoiceType", "VoiceName"].into_iter().find_map(|key| match object.get(key) {
                 Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_owned()),
                 Some(Value::Number(n)) => Some(n.to_string()),
                 _ => None,
@@ -378,17 +383,10 @@ pub fn spawn(spec: CallSpec, outputs: Outputs, speed: Speed, seed: u64, pipeline
     let script = script::plan(spec.language, seed, rates);
     let rngs = runner::Rngs {
         controls: rand::rngs::StdRng::seed_from_u64(seed ^ 0x5eed_c0de_0000_0001),
-        ids: rand::rngs::StdRng::seed_from_u64(seed ^ fnv1a64(spec.task_id.as_bytes())),
+        // The task id is mixed in so two tasks played with one seed do not share round ids.
+        ids: rand::rngs::StdRng::seed_from_u64(seed ^ crate::fnv1a64(spec.task_id.as_bytes())),
     };
     let (phase_tx, phase) = watch::channel(Phase::Idle);
     let runner = runner::Runner::new(spec, outputs, speed.factor(), script, rngs, pipeline, phase_tx);
     Spawned { task: tokio::spawn(runner.run(controls)), controls: sender, phase }
-}
-
-/// FNV-1a, 64 bit: mixes the task id into the round-id generator, so two tasks played
-/// with one seed do not share round ids. Not security-relevant.
-fn fnv1a64(bytes: &[u8]) -> u64 {
-    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-    const PRIME: u64 = 0x0000_0100_0000_01b3;
-    bytes.iter().fold(OFFSET, |hash, byte| (hash ^ u64::from(*byte)).wrapping_mul(PRIME))
 }

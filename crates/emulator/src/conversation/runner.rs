@@ -28,7 +28,7 @@ use super::script::{LineKind, Script};
 use super::timing::{self, TtsTiming};
 use super::wire::{Out, Who, Wire};
 use super::{personas, CallOutcome, CallSpec, Control, Phase, Pipeline, Update};
-use crate::{clock::CloudClock, outputs::Outputs};
+use crate::{audio::Voice, clock::CloudClock, outputs::Outputs};
 
 /// The random sources besides the script: one for whatever commands cause (so commands
 /// never shift the script's draws), one for round ids.
@@ -546,6 +546,7 @@ impl Runner {
             text: reply.text.clone(),
             llm: Some(reply.llm),
             tts: self.paced(reply.tts),
+            voice: self.voice(),
             discontinuity: Some(reply.discontinuity),
             failure: reply.failure.clone(),
             barge_in: reply.barge_in.filter(|_| !is_last),
@@ -574,6 +575,12 @@ impl Runner {
             tts.per_char = ((tts.per_char as f64 / speed).round() as u64).max(1);
         }
         tts
+    }
+
+    /// The voice of a line planned now: `TTSConfig`'s voice id as it is at this moment (an
+    /// `UpdateAIConversation` changes the lines planned after it, not this one).
+    fn voice(&self) -> Option<Voice> {
+        self.spec.tts.voice.as_deref().map(Voice::for_id)
     }
 
     /// Sends the LLM request for a reply in `round` (the history ends with what it answers)
@@ -707,6 +714,7 @@ impl Runner {
                         text,
                         llm: None,
                         tts,
+                        voice: self.voice(),
                         discontinuity: None,
                         failure: None,
                         barge_in: None,
@@ -723,6 +731,7 @@ impl Runner {
                     text: personas::acknowledge(language, &content),
                     llm: Some(timing::llm(&mut self.rngs.controls, language)),
                     tts,
+                    voice: self.voice(),
                     discontinuity: Some(timing::discontinuity(&mut self.rngs.controls)),
                     failure: None,
                     barge_in: None,
