@@ -4,11 +4,12 @@
 //!
 //! Each body comes from [`crate::outputs::Receivers::callbacks`] without `CallbackTs`. At
 //! every attempt the sender stamps `"CallbackTs": <Unix ms now>` (TRTC stamps the send
-//! time), serialises the object, signs exactly those bytes with
-//! [`trtc::callback::sign`] and posts them with `Content-Type: application/json`,
-//! `Sign: <base64>` and `SdkAppId: <n>`. The bytes, and so the `Sign`, therefore differ
-//! between retries of one callback: receivers must deduplicate on `EventInfo` (e.g.
-//! `TaskId` + `EventType` + `EventMsTs`), never on `CallbackTs` or the signature.
+//! time; "now" on [`CallbackConfig::clock`], the cloud's clock with its offset),
+//! serialises the object, signs exactly those bytes with [`trtc::callback::sign`] and
+//! posts them with `Content-Type: application/json`, `Sign: <base64>` and `SdkAppId: <n>`.
+//! The bytes, and so the `Sign`, therefore differ between retries of one callback:
+//! receivers must deduplicate on `EventInfo` (e.g. `TaskId` + `EventType` + `EventMsTs`),
+//! never on `CallbackTs` or the signature.
 //!
 //! A delivery succeeds when the receiver answers HTTP 200 within the timeout (the body is
 //! ignored; redirects are not followed and count as failures). Otherwise: attempt 2 right
@@ -29,7 +30,7 @@ use std::{
         atomic::{AtomicU64, Ordering},
         Arc,
     },
-    time::{Duration, SystemTime, UNIX_EPOCH},
+    time::Duration,
 };
 
 use serde_json::{Map, Value};
@@ -38,6 +39,8 @@ use tokio::{
     task::{JoinError, JoinHandle, JoinSet},
     time::Instant,
 };
+
+use crate::clock::CloudClock;
 
 /// How long a receiver has to answer HTTP 200 (§3.2).
 pub const TIMEOUT: Duration = Duration::from_secs(5);
@@ -76,10 +79,14 @@ pub struct CallbackConfig {
     pub speed: f64,
     /// Deliveries in flight at once (0 counts as 1); default [`DEFAULT_MAX_IN_FLIGHT`].
     pub max_in_flight: usize,
+    /// The clock `CallbackTs` is read from: the cloud's ([`crate::CloudConfig::clock`]);
+    /// default the unshifted wall clock.
+    pub clock: CloudClock,
 }
 
 impl CallbackConfig {
-    /// A configuration with TRTC's timeout, real-time speed and the default concurrency.
+    /// A configuration with TRTC's timeout, real-time speed, the default concurrency and the
+    /// unshifted wall clock.
     pub fn new(url: impl Into<String>, callback_key: impl Into<String>, sdk_app_id: u64) -> CallbackConfig {
         CallbackConfig {
             url: url.into(),
@@ -88,6 +95,7 @@ impl CallbackConfig {
             timeout: TIMEOUT,
             speed: 1.0,
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            clock: CloudClock::default(),
         }
     }
 
@@ -130,6 +138,7 @@ impl fmt::Debug for CallbackConfig {
             .field("timeout", &self.timeout)
             .field("speed", &self.speed)
             .field("max_in_flight", &self.max_in_flight)
+            .field("clock", &self.clock)
             .finish()
     }
 }
@@ -355,6 +364,7 @@ struct Sender {
     sdk_app_id: String,
     timeout: Duration,
     schedule: Schedule,
+    clock: CloudClock,
 }
 
 impl Sender {
@@ -378,6 +388,7 @@ impl Sender {
             sdk_app_id: config.sdk_app_id.to_string(),
             timeout: config.effective_timeout(),
             schedule: Schedule { interval: config.retry_interval(), window: config.retry_window() },
+            clock: config.clock,
         })
     }
 
@@ -388,7 +399,7 @@ impl Sender {
         let mut attempt: u32 = 1;
         let mut last_slot = 0;
         loop {
-            body.insert("CallbackTs".to_owned(), Value::from(unix_ms_now()));
+            body.insert("CallbackTs".to_owned(), Value::from(self.clock.now_ms()));
             match self.attempt(&body).await {
                 Ok(()) => {
                     CallbackStats::count(&stats.delivered);
@@ -466,10 +477,6 @@ impl Sender {
             Err(AttemptFailed::Status(status.as_u16()))
         }
     }
-}
-
-fn unix_ms_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 #[cfg(test)]

@@ -20,8 +20,10 @@
 //!   lines, speaks them with espeak-ng ([`audio`]) into WAV files under
 //!   `<data-dir>/recordings/<TaskId>/` (real TRTC writes m3u8/ts/mp4/aac; the emulator
 //!   writes WAV), serves them at `GET /recordings/{TaskId}/{file}` and sends the recording
-//!   callbacks (group 3). Without a data dir, files go to `<temp>/trtc-emulator-<pid>`.
-//!
+//!   callbacks (group 3). Without a data dir, files go to `<temp>/trtc-emulator-<pid>`;
+//! - [`clock`]: the cloud's clock — the wall clock plus `--clock-offset-secs` — that the
+//!   Cloud API, the conversations' callbacks, the callback sender, the recorders and the
+//!   room link all stamp with;
 //! - [`room_audio`]: the rooms' speech for room-link members — each final line spoken with
 //!   espeak-ng and streamed as 20 ms `PCM1` frames (22050 Hz mono s16le) per speaker,
 //!   paced by the speed, only for rooms someone has joined.
@@ -29,6 +31,7 @@
 pub mod audio;
 pub mod callbacks;
 pub mod calls;
+pub mod clock;
 pub mod cloud_api;
 pub mod conversation;
 pub mod llm_endpoint;
@@ -46,6 +49,15 @@ use tokio::net::TcpListener;
 
 pub use cloud_api::{Cloud, CloudConfig};
 pub use conversation::ErrorRates;
+
+/// FNV-1a, 64 bit: a hash that stays the same across runs and builds, for what must be a
+/// pure function of a name (a call's round ids from its task id, a TTS voice id's
+/// [`audio::Voice`]). Not security-relevant.
+pub(crate) fn fnv1a64(bytes: &[u8]) -> u64 {
+    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    bytes.iter().fold(OFFSET, |hash, byte| (hash ^ u64::from(*byte)).wrapping_mul(PRIME))
+}
 
 /// A running emulator on a loopback (or any) address.
 #[derive(Debug)]
@@ -163,20 +175,16 @@ pub async fn start_emulator(config: EmulatorConfig, listen: SocketAddr) -> std::
     let http = reqwest::Client::builder()
         .build()
         .map_err(|err| std::io::Error::other(format!("cannot build the LLM HTTP client: {err}")))?;
-    let pipeline = conversation::Pipeline { http: Some(http), rates: config.error_rates };
+    // One clock for everything the cloud stamps: API, conversations, callbacks, recordings.
+    let clock = config.cloud.clock();
+    let pipeline = conversation::Pipeline { http: Some(http), rates: config.error_rates, clock };
     let calls = calls::Calls::with_pipeline(outputs.clone(), config.speed, config.seed, pipeline);
     let data_dir = config.data_dir.clone().unwrap_or_else(|| {
         let dir = recording::Recorder::default_data_dir();
         tracing::info!(dir = %dir.display(), "no data dir given: recordings go to a temporary directory");
         dir
     });
-    let recorder = recording::Recorder::with_clock_offset(
-        outputs.clone(),
-        config.speed,
-        &data_dir,
-        base_url.clone(),
-        config.cloud.clock_offset_secs,
-    );
+    let recorder = recording::Recorder::with_clock(outputs.clone(), config.speed, &data_dir, base_url.clone(), clock);
     let cloud = Cloud::with_calls_and_recorder(config.cloud.clone(), calls, recorder.clone());
     let audio = room_audio::RoomAudio::new();
     let speaker = room_audio::spawn(audio.clone(), &outputs, config.speed);
@@ -201,6 +209,7 @@ pub async fn start_emulator(config: EmulatorConfig, listen: SocketAddr) -> std::
             let mut callback =
                 callbacks::CallbackConfig::new(url.clone(), config.callback_key.clone(), config.cloud.sdk_app_id);
             callback.speed = config.speed;
+            callback.clock = clock;
             let (task, stats) = callbacks::spawn(callback, receivers.callbacks);
             tasks.push(task);
             Some(stats)

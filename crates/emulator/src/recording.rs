@@ -4,8 +4,9 @@
 //! The recorder collects every final spoken line in the room (the 10000 subtitles: who,
 //! what, when). It stops on `DeleteCloudRecording` (302 `LeaveCode` 0) or after
 //! `RecordParams.MaxIdleTime` (default 30 s, divided by the speed) without any room message
-//! (302 `LeaveCode` 99). Then it speaks each line with espeak-ng ([`crate::audio`]) and
-//! writes the files under `<data-dir>/recordings/<TaskId>/`, named as in §5.4:
+//! (302 `LeaveCode` 99). Then it speaks each line with espeak-ng ([`crate::audio`]), in
+//! the voice it was said in (the robot's `TTSConfig` voice id when the line was planned, so
+//! a call whose voice was updated mid-call is recorded in both voices), and writes the files under `<data-dir>/recordings/<TaskId>/`, named as in §5.4:
 //! `<SdkAppId>_<RoomId>.wav` for RecordMode 2 (mixed) and
 //! `<SdkAppId>_<RoomId>__UserId_s_<UserId>__UserId_e_main_audio.wav` per speaker for
 //! RecordMode 1 (UserId and string RoomIds Base64 with `/`→`-`, `=`→`.`).
@@ -17,14 +18,14 @@
 //! (wall time × speed). Stream subscriptions and mix layouts are accepted but not applied,
 //! and `DescribeCloudRecording` lists files only for CloudStorage (VOD lists none, §5.2).
 //!
-//! Timestamps (`EventMsTs`, `BeginTimeStamp`, file start and end) come from the same clock
-//! as the Cloud API's: the wall clock plus `--clock-offset-secs`.
+//! Timestamps (`EventMsTs`, `BeginTimeStamp`, file start and end) come from the Cloud API's
+//! clock ([`crate::clock`]): the wall clock plus `--clock-offset-secs`.
 
 use std::{
     collections::HashMap,
     path::{Path, PathBuf},
     sync::{Arc, Mutex, PoisonError, Weak},
-    time::{Duration, SystemTime, UNIX_EPOCH},
+    time::Duration,
 };
 
 use axum::{
@@ -40,8 +41,9 @@ use tokio::sync::{broadcast::error::RecvError, oneshot};
 
 use crate::{
     audio,
+    clock::CloudClock,
     cloud_api::Cloud,
-    outputs::{Emission, Outputs, SpokenLines},
+    outputs::{Emission, Outputs, SpokenLine, SpokenLines},
 };
 
 /// `LeaveCode` of 302 after `DeleteCloudRecording`.
@@ -78,7 +80,9 @@ pub struct RecordingSpec {
 pub struct Line {
     pub user_id: String,
     pub text: String,
-    /// Wall-clock Unix ms at which the line was final (its speech ended).
+    /// The voice it is spoken in; `None` for the language's own voice.
+    pub voice: Option<audio::Voice>,
+    /// Unix ms on the cloud's clock at which the line was final (its speech ended).
     pub at_ms: u64,
 }
 
@@ -111,15 +115,8 @@ pub struct Recorder {
     base_url: String,
     live: Mutex<HashMap<String, Live>>,
     produced: Mutex<HashMap<String, Vec<String>>>,
-    /// Added to the wall clock, as the Cloud API does (`--clock-offset-secs`).
-    clock_offset_secs: i64,
-}
-
-/// Unix ms of the wall clock shifted by `offset_secs`.
-fn now_ms(offset_secs: i64) -> u64 {
-    let real = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
-    let skewed = i128::try_from(real).unwrap_or(0) + i128::from(offset_secs) * 1000;
-    u64::try_from(skewed).unwrap_or(0)
+    /// The Cloud API's clock (`--clock-offset-secs`).
+    clock: CloudClock,
 }
 
 /// Base64 with `/`→`-` and `=`→`.`, as TRTC spells user ids and string rooms in file names.
@@ -180,17 +177,17 @@ impl Recorder {
     /// Recorders writing under `<data_dir>/recordings`, emitting through `outputs`, on the
     /// unshifted wall clock.
     pub fn new(outputs: Outputs, speed: f64, data_dir: &Path, base_url: String) -> Arc<Recorder> {
-        Recorder::with_clock_offset(outputs, speed, data_dir, base_url, 0)
+        Recorder::with_clock(outputs, speed, data_dir, base_url, CloudClock::default())
     }
 
-    /// Recorders as [`Recorder::new`] whose clock runs `clock_offset_secs` ahead (behind,
-    /// when negative) of the wall clock — the Cloud API's `--clock-offset-secs`.
-    pub fn with_clock_offset(
+    /// Recorders as [`Recorder::new`] stamping with `clock` — the Cloud API's
+    /// ([`crate::CloudConfig::clock`], shifted by `--clock-offset-secs`).
+    pub fn with_clock(
         outputs: Outputs,
         speed: f64,
         data_dir: &Path,
         base_url: String,
-        clock_offset_secs: i64,
+        clock: CloudClock,
     ) -> Arc<Recorder> {
         Arc::new(Recorder {
             outputs,
@@ -199,12 +196,12 @@ impl Recorder {
             base_url,
             live: Mutex::new(HashMap::new()),
             produced: Mutex::new(HashMap::new()),
-            clock_offset_secs,
+            clock,
         })
     }
 
     fn now_ms(&self) -> u64 {
-        now_ms(self.clock_offset_secs)
+        self.clock.now_ms()
     }
 
     /// The directory without `--data-dir`: `<temp>/trtc-emulator-<pid>`.
@@ -242,9 +239,9 @@ impl Recorder {
                     received = rooms.recv() => match received {
                         Ok(message) if message.room_id == spec.room_id => {
                             deadline = tokio::time::Instant::now() + idle;
-                            if let Some((user_id, text)) = spoken.complete(&message) {
+                            if let Some(SpokenLine { user_id, text, voice }) = spoken.complete(&message) {
                                 let at_ms = recorder.now_ms();
-                                recorder.heard(&spec, Line { user_id, text, at_ms });
+                                recorder.heard(&spec, Line { user_id, text, voice, at_ms });
                             }
                         }
                         Ok(_) | Err(RecvError::Lagged(_)) => {}
@@ -393,7 +390,8 @@ pub fn render(
     let samples_at = |ms: u64| (ms.saturating_sub(started_ms) as f64 * speed / 1000.0 * rate).round() as usize;
     let span = samples_at(stopped_ms);
     let speech: Vec<Vec<i16>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = lines.iter().map(|line| scope.spawn(|| audio::synthesize(&line.text, None))).collect();
+        let handles: Vec<_> =
+            lines.iter().map(|line| scope.spawn(|| audio::synthesize(&line.text, None, line.voice))).collect();
         handles
             .into_iter()
             .map(|h| match h.join() {

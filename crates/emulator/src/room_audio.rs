@@ -5,7 +5,9 @@
 //! empty, the sender's last non-empty cumulative text), and someone has joined that room
 //! through the room link, the line goes to that speaker's queue. A speaker (one per room
 //! and user id) speaks its lines one after another with espeak-ng ([`crate::audio`], on the
-//! blocking pool) and streams them as 20 ms frames of 22050 Hz mono s16le (441 samples),
+//! blocking pool) — each in the voice it was planned with, so the robot's lines follow its
+//! `TTSConfig` voice id and a mid-call update is heard from the next line on — and streams
+//! them as 20 ms frames of 22050 Hz mono s16le (441 samples),
 //! paced in real time divided by the emulator's speed. Different speakers are separate
 //! streams, so overlapping lines overlap; each stream numbers its frames from 0.
 //!
@@ -42,8 +44,8 @@ use tokio::{
 };
 
 use crate::{
-    audio,
-    outputs::{Outputs, SpokenLines},
+    audio::{self, Voice},
+    outputs::{Outputs, SpokenLine, SpokenLines},
 };
 
 /// The frame header's magic.
@@ -144,9 +146,12 @@ impl Drop for JoinedRoom {
     }
 }
 
+/// A line to speak: its text and voice.
+type Said = (String, Option<Voice>);
+
 /// A speaker's queue and its stream's next sequence number.
 struct Speaker {
-    lines: mpsc::UnboundedSender<String>,
+    lines: mpsc::UnboundedSender<Said>,
     next_seq: Arc<Mutex<u32>>,
 }
 
@@ -167,7 +172,7 @@ pub fn spawn(audio: RoomAudio, outputs: &Outputs, speed: f64) -> tokio::task::Jo
                 }
                 Err(RecvError::Closed) => return,
             };
-            let Some((user_id, text)) = spoken.complete(&message) else {
+            let Some(SpokenLine { user_id, text, voice }) = spoken.complete(&message) else {
                 continue;
             };
             if !audio.is_joined(&message.room_id) {
@@ -178,10 +183,10 @@ pub fn spawn(audio: RoomAudio, outputs: &Outputs, speed: f64) -> tokio::task::Jo
                 let next_seq = Arc::new(Mutex::new(0));
                 Speaker { lines: start_speaker(&audio, &key.0, &key.1, period, next_seq.clone()), next_seq }
             });
-            if let Err(mpsc::error::SendError(text)) = speaker.lines.send(text) {
+            if let Err(mpsc::error::SendError(said)) = speaker.lines.send((text, voice)) {
                 // The speaker ended while idle: start it again, continuing its sequence.
                 speaker.lines = start_speaker(&audio, &key.0, &key.1, period, speaker.next_seq.clone());
-                let _ = speaker.lines.send(text);
+                let _ = speaker.lines.send(said);
             }
         }
     })
@@ -199,14 +204,14 @@ fn start_speaker(
     user_id: &str,
     period: Duration,
     next_seq: Arc<Mutex<u32>>,
-) -> mpsc::UnboundedSender<String> {
-    let (lines_tx, mut lines) = mpsc::unbounded_channel::<String>();
+) -> mpsc::UnboundedSender<Said> {
+    let (lines_tx, mut lines) = mpsc::unbounded_channel::<Said>();
     let frames = audio.frames.clone();
     let room_id: Arc<str> = room_id.into();
     let user_id: Arc<str> = user_id.into();
     tokio::spawn(async move {
-        while let Ok(Some(text)) = tokio::time::timeout(SPEAKER_IDLE, lines.recv()).await {
-            let spoken = tokio::task::spawn_blocking(move || audio::synthesize(&text, None)).await;
+        while let Ok(Some((text, voice))) = tokio::time::timeout(SPEAKER_IDLE, lines.recv()).await {
+            let spoken = tokio::task::spawn_blocking(move || audio::synthesize(&text, None, voice)).await;
             let samples = match spoken {
                 Ok(Ok(samples)) => samples,
                 Ok(Err(err)) => {

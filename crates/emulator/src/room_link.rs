@@ -11,8 +11,8 @@
 //! - `userid`: who joins, 1–32 bytes of `[A-Za-z0-9_-]` (§6);
 //! - `usersig`: a UserSig (TLSSigAPIv2, §6) for `userid` in `sdkappid`, e.g. the short-lived
 //!   one the hub issues. It is verified against [`RoomLinkConfig::sdk_secret_key`] at the
-//!   emulator's clock; **with no secret key configured, UserSigs are not checked at all**
-//!   (any or none is accepted).
+//!   emulator's clock ([`RoomLinkConfig::clock`], with `--clock-offset-secs`); **with no
+//!   secret key configured, UserSigs are not checked at all** (any or none is accepted).
 //!
 //! A refused join is answered before the upgrade with `{"code": "...", "message": "..."}`:
 //! HTTP 400 for a missing or wrong `sdkappid` / `roomid` / `userid` (`sdkappid_missing`,
@@ -81,7 +81,7 @@
 use std::{
     collections::{HashMap, VecDeque},
     fmt,
-    time::{Duration, SystemTime, UNIX_EPOCH},
+    time::Duration,
 };
 
 use axum::{
@@ -104,6 +104,7 @@ use tokio::{
 use trtc::usersig::UserSigError;
 
 use crate::{
+    clock::CloudClock,
     cloud_api::CloudConfig,
     outputs::{Emission, Outputs, RoomMessage},
     room_audio::{self, AudioFrame, RoomAudio},
@@ -140,6 +141,8 @@ pub struct RoomLinkConfig {
     pub sdk_app_id: u64,
     /// The application's SDK secret, to verify UserSigs; `None` accepts any UserSig, or none.
     pub sdk_secret_key: Option<String>,
+    /// The clock UserSig expiry is checked on: the cloud's ([`CloudConfig::clock`]).
+    pub clock: CloudClock,
 }
 
 impl fmt::Debug for RoomLinkConfig {
@@ -147,14 +150,19 @@ impl fmt::Debug for RoomLinkConfig {
         f.debug_struct("RoomLinkConfig")
             .field("sdk_app_id", &self.sdk_app_id)
             .field("sdk_secret_key", &self.sdk_secret_key.as_ref().map(|_| "***"))
+            .field("clock", &self.clock)
             .finish()
     }
 }
 
 impl From<&CloudConfig> for RoomLinkConfig {
-    /// The same application and SDK secret the Cloud API checks UserSigs with.
+    /// The same application, SDK secret and clock the Cloud API checks UserSigs with.
     fn from(cloud: &CloudConfig) -> RoomLinkConfig {
-        RoomLinkConfig { sdk_app_id: cloud.sdk_app_id, sdk_secret_key: cloud.sdk_secret_key.clone() }
+        RoomLinkConfig {
+            sdk_app_id: cloud.sdk_app_id,
+            sdk_secret_key: cloud.sdk_secret_key.clone(),
+            clock: cloud.clock(),
+        }
     }
 }
 
@@ -319,10 +327,6 @@ fn rfc3339(unix: u64) -> String {
         .unwrap_or_else(|| format!("Unix second {unix}"))
 }
 
-fn now_unix() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
-}
-
 /// Checks the join parameters in order (app, room, user, ticket) and names the first problem.
 fn admit(config: &RoomLinkConfig, query: &HashMap<String, String>) -> Result<Member, JoinRefused> {
     let present = |name: &str| query.get(name).map(String::as_str).filter(|value| !value.is_empty());
@@ -341,7 +345,7 @@ fn admit(config: &RoomLinkConfig, query: &HashMap<String, String>) -> Result<Mem
     }
     if let Some(secret) = &config.sdk_secret_key {
         let user_sig = present("usersig").ok_or(JoinRefused::UserSigMissing)?;
-        trtc::usersig::verify(user_sig, config.sdk_app_id, secret, user_id, now_unix())
+        trtc::usersig::verify(user_sig, config.sdk_app_id, secret, user_id, config.clock.now_secs())
             .map_err(JoinRefused::UserSig)?;
     }
     Ok(Member { room_id: room_id.to_owned(), user_id: user_id.to_owned() })
@@ -583,7 +587,7 @@ impl Link {
         match checked {
             Ok(data) => {
                 self.sent += 1;
-                outputs.emit(Emission::Room { room_id: self.member.room_id.clone(), message: data });
+                outputs.emit(Emission::Room { room_id: self.member.room_id.clone(), message: data, voice: None });
                 Frame::Sent { seq: self.sent }
             }
             Err(refusal) => {

@@ -174,3 +174,58 @@ async fn a_supervisor_in_the_room_of_a_live_call_sees_its_states_and_subtitles()
     assert!(seen.contains(&10001) && seen.contains(&10000), "{seen:?}");
     running.stop();
 }
+
+fn wall_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_clock_offset_every_callback_of_a_call_is_stamped_on_the_skewed_clock() {
+    // Four minutes ahead: inside TC3's five-minute window, so the API still takes our calls.
+    const OFFSET_MS: u64 = 240_000;
+    let (url, received) = receiver().await;
+    let mut config = config(url, 0, 100.0);
+    config.cloud.clock_offset_secs = 240;
+    let running = emulator::start_emulator(config, "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let client = support::client(&running.base_url, "AKIDfullcall", "full-call-key");
+    let before = wall_ms();
+    let task = support::start_zh_call(&client, APP, "880012", "ai_robot_2", "customer_2").await;
+    let ended = || {
+        received.lock().unwrap().callbacks.iter().map(|c| &c.event).any(|e| e.body.callback_event_type() == Some(902))
+    };
+    wait_for("the call to end with 902", Duration::from_secs(60), ended).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let after = wall_ms();
+
+    let received = received.lock().unwrap();
+    assert!(received.refused.is_empty(), "every callback is signed and parses: {:?}", received.refused);
+    // Consecutive callbacks of a call may be bumped 1 ms apart past the clock.
+    let (low, high) = (before + OFFSET_MS, after + OFFSET_MS + 1_000);
+    let skewed = |ms: u64| (low..=high).contains(&ms);
+    let mut types = BTreeSet::new();
+    for callback in &received.callbacks {
+        let raw = &callback.raw;
+        let info = &raw["EventInfo"];
+        let event_type = raw["EventType"].as_u64().unwrap();
+        types.insert(event_type);
+        let event_ms = info["EventMsTs"].as_u64().unwrap();
+        let callback_ts = raw["CallbackTs"].as_u64().unwrap();
+        assert!(skewed(event_ms), "{event_type}'s EventMsTs {event_ms} is 240 s ahead of the wall clock: {raw}");
+        assert!(skewed(callback_ts), "{event_type}'s CallbackTs {callback_ts} is 240 s ahead of the wall clock: {raw}");
+        if let Some(secs) = info.get("EventTs") {
+            assert_eq!(secs.as_u64(), Some(event_ms / 1000), "{event_type}'s EventTs is the same time: {raw}");
+        }
+        if event_type == 903 {
+            let payload = &info["Payload"];
+            for key in ["StartTimeMs", "EndTimeMs"] {
+                let ms = payload[key].as_u64().unwrap();
+                assert!(skewed(ms), "903's {key} {ms} is on the skewed clock too: {raw}");
+            }
+        }
+        assert_eq!(callback.event.source_ms.0, event_ms, "the receiver's source time is the skewed one");
+    }
+    for expected in [103, 104, 203, 901, 902, 903, 904, 905, 906, 909] {
+        assert!(types.contains(&expected), "the call sent a {expected}: {types:?} (task {task})");
+    }
+    running.stop();
+}

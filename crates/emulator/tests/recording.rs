@@ -12,7 +12,7 @@ use std::{
 };
 use support::Received;
 
-use emulator::{CloudConfig, EmulatorConfig, RunningEmulator};
+use emulator::{audio::Voice, CloudConfig, EmulatorConfig, RunningEmulator};
 use serde_json::{json, Value};
 use trtc::{
     client::{Client, ClientConfig, Endpoint},
@@ -242,5 +242,77 @@ async fn a_recording_of_an_empty_room_stops_itself_after_its_idle_time() {
         .await
         .unwrap_err();
     assert_eq!(gone.api().map(|e| e.code.as_str()), Some("ResourceNotFound"), "{gone:?}");
+    running.stop();
+}
+
+/// Where `needle` occurs in `haystack`, sample for sample.
+fn position_of(haystack: &[i16], needle: &[i16]) -> Option<usize> {
+    // Anchor on the first loud sample: silence matches everywhere.
+    let anchor = needle.iter().position(|s| s.unsigned_abs() > 1000)?;
+    (0..haystack.len().checked_sub(needle.len())? + 1)
+        .find(|&at| haystack[at + anchor] == needle[anchor] && haystack[at..at + needle.len()] == *needle)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_call_whose_voice_changed_mid_call_is_recorded_in_both_voices() {
+    let (before_id, after_id) = ("female-kefu-xiaomei", "v-male-Bk7vD3xP");
+    let dir = tempfile::tempdir().unwrap();
+    let (url, received) = receiver().await;
+    let (running, client) = emulator(url, dir.path()).await;
+    let mut rooms = running.outputs.subscribe_rooms();
+    let room = "880023";
+    let create: CreateCloudRecording = typed(json!({
+        "SdkAppId": APP, "RoomId": room, "UserId": "recorder_3", "UserSig": "unchecked",
+        "RecordParams": {"RecordMode": 1, "StreamType": 1, "MaxIdleTime": 600},
+        "StorageParams": {"CloudVod": {"TencentVod": {}}}
+    }));
+    let recording_task = client.create_cloud_recording(&create).await.unwrap().task_id.unwrap();
+    // The support call speaks in `female-kefu-xiaomei`.
+    let task = support::start_zh_call(&client, APP, room, "ai_robot_voice", "customer_voice").await;
+
+    // The robot's lines, as the recorder hears them, in order.
+    let mut spoken = emulator::outputs::SpokenLines::default();
+    let mut robot_lines: Vec<String> = Vec::new();
+    let robot = |spoken: &mut emulator::outputs::SpokenLines, message| {
+        spoken.complete(&message).filter(|line| line.user_id == "ai_robot_voice").map(|line| line.text)
+    };
+    let deadline = Instant::now() + Duration::from_secs(8);
+    while robot_lines.is_empty() {
+        let message = tokio::time::timeout_at(deadline.into(), rooms.recv()).await.expect("the welcome").unwrap();
+        robot_lines.extend(robot(&mut spoken, message));
+    }
+    let update: trtc::model::UpdateAIConversation = typed(json!({
+        "TaskId": task,
+        "TTSConfig": json!({"TTSType": "flow", "VoiceId": after_id, "Model": "flow_01_turbo"}).to_string()
+    }));
+    client.update_ai_conversation(&update).await.unwrap();
+    wait_for("the call to end (902)", Duration::from_secs(8), || ended(&received.lock().unwrap()) > 0).await;
+    while let Ok(message) = rooms.try_recv() {
+        robot_lines.extend(robot(&mut spoken, message));
+    }
+    assert!(robot_lines.len() >= 3, "the robot said a welcome and replies: {robot_lines:?}");
+    client
+        .delete_cloud_recording(&typed::<DeleteCloudRecording>(json!({"SdkAppId": APP, "TaskId": recording_task})))
+        .await
+        .unwrap();
+    let listed = || recording(&received.lock().unwrap()).iter().any(|b| b["EventType"] == 310);
+    wait_for("the file list (310)", Duration::from_secs(8), listed).await;
+
+    let name = format!(
+        "{APP}_{room}__UserId_s_{}__UserId_e_main_audio.wav",
+        emulator::recording::file_name_base64("ai_robot_voice")
+    );
+    let path = dir.path().join("recordings").join(&recording_task).join(name);
+    let file: Vec<i16> = hound::WavReader::open(&path).unwrap().samples::<i16>().map(Result::unwrap).collect();
+    let (before, after) = (Voice::for_id(before_id), Voice::for_id(after_id));
+    let said = |line: &str, voice: Voice| emulator::audio::synthesize(line, None, Some(voice)).unwrap();
+    let (welcome, last) = (&robot_lines[0], robot_lines.last().unwrap());
+    assert!(position_of(&file, &said(welcome, before)).is_some(), "the welcome is recorded in {before_id}'s voice");
+    assert!(position_of(&file, &said(welcome, after)).is_none(), "the welcome is not in {after_id}'s voice");
+    assert!(
+        position_of(&file, &said(last, after)).is_some(),
+        "the last line {last:?} is recorded in {after_id}'s voice"
+    );
+    assert!(position_of(&file, &said(last, before)).is_none(), "the last line is not in {before_id}'s voice");
     running.stop();
 }

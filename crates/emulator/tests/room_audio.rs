@@ -11,7 +11,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use emulator::{CloudConfig, EmulatorConfig};
+use emulator::{audio::Voice, CloudConfig, EmulatorConfig};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::{self, Message};
 
@@ -135,4 +135,49 @@ async fn a_member_of_a_calls_room_hears_its_lines_as_paced_pcm_frames() {
     let mean_square = samples.iter().map(|s| f64::from(*s).powi(2)).sum::<f64>() / samples.len() as f64;
     let rms = mean_square.sqrt();
     assert!(rms > 100.0, "{user}'s audio has a measurable level (RMS {rms:.1})");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_robot_is_heard_in_the_voice_its_tts_config_names() {
+    let room = "880078";
+    let running = emulator::start_emulator(config(20.0), "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let addr = running.addr;
+    let mut ws = tokio::task::spawn_blocking(move || {
+        let stream = TcpStream::connect(addr).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let query = format!("sdkappid={APP}&roomid={room}&userid=supervisor_2&usersig=x");
+        tungstenite::client(format!("ws://{addr}/room?{query}"), stream).unwrap().0
+    })
+    .await
+    .unwrap();
+    let client = support::client(&running.base_url, "AKIDroomaudio", "room-audio-key");
+    // The support call's welcome, in its TTSConfig's `female-kefu-xiaomei`.
+    support::start_zh_call(&client, APP, room, "ai_robot_2", "customer_2").await;
+    let welcome = "您好，请问有什么可以帮您？";
+    let voice = Voice::for_id("female-kefu-xiaomei");
+    let expected = emulator::audio::synthesize(welcome, None, Some(voice)).unwrap();
+    let plain = emulator::audio::synthesize(welcome, None, None).unwrap();
+
+    let wanted = expected.len();
+    let robot = tokio::task::spawn_blocking(move || {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut robot: Vec<i16> = Vec::new();
+        while robot.len() < wanted && Instant::now() < deadline {
+            if let Message::Binary(bytes) = ws.read().unwrap() {
+                let frame = parse(&bytes);
+                if frame.user_id == "ai_robot_2" {
+                    robot.extend(frame.samples);
+                }
+            }
+        }
+        let _ = ws.close(None);
+        robot
+    })
+    .await
+    .unwrap();
+    running.stop();
+
+    assert!(robot.len() >= wanted, "the whole welcome was heard: {} of {wanted} samples", robot.len());
+    assert!(robot[..wanted] == expected[..], "the welcome is spoken in {voice:?}, sample for sample");
+    assert!(robot[..plain.len().min(wanted)] != plain[..plain.len().min(wanted)], "not in the plain voice");
 }

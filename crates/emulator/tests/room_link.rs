@@ -38,7 +38,8 @@ fn user_sig(user: &str) -> String {
 async fn server(secret: Option<&str>) -> (SocketAddr, Outputs) {
     // The receivers are dropped: the room broadcast keeps working for later subscribers.
     let (outputs, _receivers) = Outputs::new();
-    let config = RoomLinkConfig { sdk_app_id: APP, sdk_secret_key: secret.map(str::to_owned) };
+    let config =
+        RoomLinkConfig { sdk_app_id: APP, sdk_secret_key: secret.map(str::to_owned), clock: Default::default() };
     let app = room_link::router(outputs.clone(), config);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -152,7 +153,7 @@ fn chat(sender: &str, message: &str) -> Value {
 }
 
 fn emit(outputs: &Outputs, room: &str, message: &Value) {
-    outputs.emit(Emission::Room { room_id: room.to_owned(), message: message.clone() });
+    outputs.emit(Emission::Room { room_id: room.to_owned(), message: message.clone(), voice: None });
 }
 
 #[tokio::test]

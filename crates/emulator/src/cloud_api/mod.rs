@@ -13,7 +13,7 @@ pub mod schema;
 
 use std::{
     sync::{Arc, Mutex, PoisonError},
-    time::{Instant, SystemTime, UNIX_EPOCH},
+    time::Instant,
 };
 
 use axum::{
@@ -28,6 +28,7 @@ use serde_json::{json, Map, Value};
 
 use crate::{
     calls::{control_of, update_of, Calls},
+    clock::CloudClock,
     conversation::{Control, Phase},
     rate_limit::RateLimiter,
     recording::{Recorder, RecordingSpec, Storage},
@@ -56,8 +57,16 @@ pub struct CloudConfig {
     pub sdk_secret_key: Option<String>,
     /// Requests per second per action; 0 = unlimited.
     pub rate_limit: u32,
-    /// Seconds added to the emulator's clock (clock-skew tests).
+    /// Seconds added to the emulator's clock (clock-skew tests); see [`CloudConfig::clock`].
     pub clock_offset_secs: i64,
+}
+
+impl CloudConfig {
+    /// The clock everything this cloud stamps is read from: the wall clock plus
+    /// [`CloudConfig::clock_offset_secs`].
+    pub fn clock(&self) -> CloudClock {
+        CloudClock::with_offset_secs(self.clock_offset_secs)
+    }
 }
 
 impl std::fmt::Debug for CloudConfig {
@@ -135,9 +144,7 @@ impl Cloud {
     }
 
     fn now_ms(&self) -> u64 {
-        let real = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
-        let skewed = i128::try_from(real).unwrap_or(0) + i128::from(self.config.clock_offset_secs) * 1000;
-        u64::try_from(skewed).unwrap_or(0)
+        self.config.clock().now_ms()
     }
 
     fn tasks(&self) -> std::sync::MutexGuard<'_, Tasks> {

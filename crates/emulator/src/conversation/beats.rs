@@ -10,6 +10,7 @@ use super::script::{Failure, Line, LineKind, Script, Stage};
 use super::timing::{self, LlmTiming, TtsTiming};
 use super::wire::{Out, Who};
 use super::{Language, Phase};
+use crate::audio::Voice;
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Act {
@@ -45,6 +46,9 @@ pub(crate) struct RobotPlan {
     /// `None` for fixed lines (welcome, pushed text): no LLM involved.
     pub llm: Option<LlmTiming>,
     pub tts: TtsTiming,
+    /// The TTS voice the line is spoken in (from `TTSConfig` when the plan was made);
+    /// `None` for the language's own voice.
+    pub voice: Option<Voice>,
     /// `tts_discontinuity` to report at the end, if any.
     pub discontinuity: Option<u64>,
     pub failure: Option<Failure>,
@@ -110,6 +114,7 @@ pub(crate) fn ask(
         start_at: started,
         end_at: at,
         end,
+        voice: None,
     };
     let mut beats =
         vec![Beat::out(now, Out::SpeechStarted { round: round.to_owned() }), state(now, round, RobotState::Listening)];
@@ -244,6 +249,7 @@ pub(crate) fn speak(
         start_at,
         end_at,
         end,
+        voice: plan.voice,
     };
     if subtitle_mode == 1 {
         // Sentence by sentence, as each is played; the client appends them.

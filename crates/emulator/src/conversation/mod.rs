@@ -53,9 +53,12 @@
 //!   at a user message); 0, the default, sends only the current user message.
 //! - `UpdateAIConversation` replaces the whole `LLMConfig` (used from the next request on)
 //!   and `TTSConfig` (from the next line on), and sets `InterruptSpeechDuration`,
-//!   `InterruptMode` and `WelcomeMessage`. A voice change alters the speaking rate
-//!   (`Speed`; Tencent TTS's levels -2…6 as 0.6×…2.5×) of later lines; the emulator has no
-//!   voices of its own, so the voice id is kept but not heard.
+//!   `InterruptMode` and `WelcomeMessage`. A TTS change alters the speaking rate (`Speed`;
+//!   Tencent TTS's levels -2…6 as 0.6×…2.5×) and the voice of lines planned after it: the
+//!   voice id (`VoiceId`, `FastVoiceType`, `VoiceType` or `VoiceName`, the first given) is
+//!   heard as one of espeak-ng's voice variants ([`crate::audio::Voice`]), carried beside
+//!   the robot's subtitles to room audio and recordings. A line already planned (speaking,
+//!   or waiting for its LLM answer) keeps the voice and rate it was planned with.
 //! - `DescribeAIConversation`: `Idle` from the accepted Start until the robot starts
 //!   (half of its 300–800 ms start-up), `Preparing` while it joins the room and connects
 //!   (901 comes meanwhile) until 909 `session_ready`, then `InProgress`; `Stopped` after
@@ -104,9 +107,12 @@
 //!   (150–400 ms, and with no emission of its own).
 //! - 10000 `start_time`/`end_time` are `HH:MM:SS` offsets from the call's start in emulated
 //!   time; 10001 `timestamp` is Unix seconds (the doc's example); 903 `StartTimeMs`/
-//!   `EndTimeMs` are wall-clock Unix ms.
-//! - `EventMsTs` is the wall clock at emission, bumped by 1 ms when two callbacks of a call
-//!   would share a millisecond, so a call's callbacks are strictly ordered by source time.
+//!   `EndTimeMs` are Unix ms.
+//! - `EventMsTs` (and `EventTs`) is the cloud's clock at emission ([`Pipeline::clock`]: the
+//!   wall clock plus `--clock-offset-secs`, as for the Cloud API and recordings), bumped by
+//!   1 ms when two callbacks of a call would share a millisecond, so a call's callbacks are
+//!   strictly ordered by source time. 903's `StartTimeMs`/`EndTimeMs` and 10001's
+//!   `timestamp` are on that clock too.
 //! - When the robot leaves (API stop, idle timeout) its 104 comes just before the 902.
 //! - [`Outputs::emit`] cannot tell that its receivers are gone, so a call whose outputs
 //!   are closed plays on silently until its script and idle time end (bounded), then stops.
@@ -128,7 +134,7 @@ use tokio::sync::mpsc::{self, UnboundedSender};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::outputs::Outputs;
+use crate::{clock::CloudClock, outputs::Outputs};
 
 pub use llm::LlmConfig;
 
@@ -186,7 +192,9 @@ impl ErrorRates {
 pub struct TtsConfig {
     /// Playback speed relative to normal (1.0), from `Speed` (`Rate` for Azure).
     pub speed: f64,
-    /// `VoiceId`, `VoiceType`, `VoiceName` or `FastVoiceType`, whichever is given.
+    /// The voice id: `VoiceId` (flow, Cartesia, ElevenLabs), `FastVoiceType` (Tencent's
+    /// cloned voice, used instead of its `VoiceType` when given), `VoiceType` (Tencent's
+    /// number, MiniMax's name) or `VoiceName` (Azure) — the first of these given.
     pub voice: Option<String>,
 }
 
@@ -230,7 +238,7 @@ impl TtsConfig {
             _ => number("Speed").unwrap_or(1.0).clamp(0.5, 2.0),
         };
         let voice =
-            ["VoiceId", "VoiceType", "VoiceName", "FastVoiceType"].into_iter().find_map(|key| match object.get(key) {
+            ["VoiceId", "FastVoiceType", "VoiceType", "VoiceName"].into_iter().find_map(|key| match object.get(key) {
                 Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_owned()),
                 Some(Value::Number(n)) => Some(n.to_string()),
                 _ => None,
@@ -240,11 +248,15 @@ impl TtsConfig {
 }
 
 /// What all calls share: the HTTP client for LLM requests (one, so connections are
-/// reused; `None` plays every reply from the script) and the pipeline error rates.
+/// reused; `None` plays every reply from the script), the pipeline error rates, and the
+/// cloud's clock their timestamps are read from.
 #[derive(Debug, Clone, Default)]
 pub struct Pipeline {
     pub http: Option<reqwest::Client>,
     pub rates: ErrorRates,
+    /// The cloud's clock ([`crate::CloudConfig::clock`]); the default is the unshifted wall
+    /// clock.
+    pub clock: CloudClock,
 }
 
 /// Where a task is, as `DescribeAIConversation` reports it (before `Stopped`).
@@ -371,17 +383,10 @@ pub fn spawn(spec: CallSpec, outputs: Outputs, speed: Speed, seed: u64, pipeline
     let script = script::plan(spec.language, seed, rates);
     let rngs = runner::Rngs {
         controls: rand::rngs::StdRng::seed_from_u64(seed ^ 0x5eed_c0de_0000_0001),
-        ids: rand::rngs::StdRng::seed_from_u64(seed ^ fnv1a64(spec.task_id.as_bytes())),
+        // The task id is mixed in so two tasks played with one seed do not share round ids.
+        ids: rand::rngs::StdRng::seed_from_u64(seed ^ crate::fnv1a64(spec.task_id.as_bytes())),
     };
     let (phase_tx, phase) = watch::channel(Phase::Idle);
-    let runner = runner::Runner::new(spec, outputs, speed.factor(), script, rngs, pipeline.http.clone(), phase_tx);
+    let runner = runner::Runner::new(spec, outputs, speed.factor(), script, rngs, pipeline, phase_tx);
     Spawned { task: tokio::spawn(runner.run(controls)), controls: sender, phase }
-}
-
-/// FNV-1a, 64 bit: mixes the task id into the round-id generator, so two tasks played
-/// with one seed do not share round ids. Not security-relevant.
-fn fnv1a64(bytes: &[u8]) -> u64 {
-    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-    const PRIME: u64 = 0x0000_0100_0000_01b3;
-    bytes.iter().fold(OFFSET, |hash, byte| (hash ^ u64::from(*byte)).wrapping_mul(PRIME))
 }

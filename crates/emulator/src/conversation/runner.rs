@@ -14,7 +14,7 @@
 //! aborts it.
 
 use std::collections::VecDeque;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use domain::event::{MetricName, RobotState};
 use rand::rngs::StdRng;
@@ -27,8 +27,8 @@ use super::llm::{self, History, LlmEvent, RequestIds, Role};
 use super::script::{LineKind, Script};
 use super::timing::{self, TtsTiming};
 use super::wire::{Out, Who, Wire};
-use super::{personas, CallOutcome, CallSpec, Control, Phase, Update};
-use crate::outputs::Outputs;
+use super::{personas, CallOutcome, CallSpec, Control, Phase, Pipeline, Update};
+use crate::{audio::Voice, clock::CloudClock, outputs::Outputs};
 
 /// The random sources besides the script: one for whatever commands cause (so commands
 /// never shift the script's draws), one for round ids.
@@ -113,11 +113,12 @@ impl Drop for Leg {
     }
 }
 
-/// Emulated and wall-clock time for one call.
+/// Emulated time for one call, and its source time on the cloud's clock.
 #[derive(Debug)]
 struct Clock {
     start: Instant,
     speed: f64,
+    cloud: CloudClock,
     last_ms: u64,
 }
 
@@ -132,17 +133,13 @@ impl Clock {
         self.start.checked_add(wait).unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400))
     }
 
-    /// The `EventMsTs` for an emission: the wall clock, strictly after the previous
+    /// The `EventMsTs` for an emission: the cloud's clock, strictly after the previous
     /// callback's, never before the previous emission's.
     fn stamp(&mut self, callback: bool) -> u64 {
-        let ms = unix_ms().max(self.last_ms + u64::from(callback));
+        let ms = self.cloud.now_ms().max(self.last_ms + u64::from(callback));
         self.last_ms = ms;
         ms
     }
-}
-
-fn unix_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |since| since.as_millis() as u64)
 }
 
 /// One running call.
@@ -196,12 +193,13 @@ impl Runner {
         speed: f64,
         script: Script,
         rngs: Rngs,
-        http: Option<reqwest::Client>,
+        pipeline: &Pipeline,
         phase: watch::Sender<Phase>,
     ) -> Runner {
         let (llm_events, llm_events_rx) = mpsc::unbounded_channel();
-        let clock = Clock { start: Instant::now(), speed, last_ms: 0 };
-        let wire = Wire::new(&spec, unix_ms(), speed);
+        let clock = Clock { start: Instant::now(), speed, cloud: pipeline.clock, last_ms: 0 };
+        let wire = Wire::new(&spec, pipeline.clock.now_ms(), speed);
+        let http = pipeline.http.clone();
         let (start_beats, start_end) = beats::start(&script);
         let segment = Segment::new(Kind::Start, None, false, start_beats, start_end);
         Runner {
@@ -548,6 +546,7 @@ impl Runner {
             text: reply.text.clone(),
             llm: Some(reply.llm),
             tts: self.paced(reply.tts),
+            voice: self.voice(),
             discontinuity: Some(reply.discontinuity),
             failure: reply.failure.clone(),
             barge_in: reply.barge_in.filter(|_| !is_last),
@@ -576,6 +575,12 @@ impl Runner {
             tts.per_char = ((tts.per_char as f64 / speed).round() as u64).max(1);
         }
         tts
+    }
+
+    /// The voice of a line planned now: `TTSConfig`'s voice id as it is at this moment (an
+    /// `UpdateAIConversation` changes the lines planned after it, not this one).
+    fn voice(&self) -> Option<Voice> {
+        self.spec.tts.voice.as_deref().map(Voice::for_id)
     }
 
     /// Sends the LLM request for a reply in `round` (the history ends with what it answers)
@@ -709,6 +714,7 @@ impl Runner {
                         text,
                         llm: None,
                         tts,
+                        voice: self.voice(),
                         discontinuity: None,
                         failure: None,
                         barge_in: None,
@@ -725,6 +731,7 @@ impl Runner {
                     text: personas::acknowledge(language, &content),
                     llm: Some(timing::llm(&mut self.rngs.controls, language)),
                     tts,
+                    voice: self.voice(),
                     discontinuity: Some(timing::discontinuity(&mut self.rngs.controls)),
                     failure: None,
                     barge_in: None,

@@ -3,14 +3,15 @@
 //!
 //! [`Out`] is the runner's vocabulary; [`Wire::render`] is the one place that knows field
 //! names and their case (`Metric/Value/Tag.RoundId` in callbacks, `metric/value/tag.roundid`
-//! in room messages).
+//! in room messages). A robot subtitle's TTS voice rides beside its room message
+//! ([`crate::outputs::RoomMessage::voice`]), never in it.
 
 use domain::event::{MetricName, RobotState};
 use serde_json::{json, Value};
 
 use super::script::Failure;
 use super::CallSpec;
-use crate::outputs::Emission;
+use crate::{audio::Voice, outputs::Emission};
 
 /// Who is speaking or moving.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,8 +40,8 @@ pub(crate) enum Out {
     SpeechStarted { round: String },
     /// 10001.
     State { round: String, state: RobotState },
-    /// 10000.
-    Subtitle { who: Who, round: String, text: String, start_at: u64, end_at: u64, end: bool },
+    /// 10000; `voice` is the robot's TTS voice for its line (`None` for the customer).
+    Subtitle { who: Who, round: String, text: String, start_at: u64, end_at: u64, end: bool, voice: Option<Voice> },
     /// 903.
     Sentence { who: Who, round: String, text: String, start_at: u64, end_at: u64 },
     /// 905.
@@ -119,7 +120,7 @@ impl Wire {
                 let payload = json!({"roundid": round, "timestamp": ms / 1000, "state": state.code()});
                 vec![self.message(10001, Who::Robot, payload)]
             }
-            Out::Subtitle { who, round, text, start_at, end_at, end } => {
+            Out::Subtitle { who, round, text, start_at, end_at, end, voice } => {
                 let payload = json!({
                     "text": text,
                     "start_time": clock(*start_at),
@@ -127,7 +128,7 @@ impl Wire {
                     "roundid": round,
                     "end": end,
                 });
-                vec![self.message(10000, *who, payload)]
+                vec![self.spoken(10000, *who, payload, *voice)]
             }
             Out::Sentence { who, round, text, start_at, end_at } => {
                 let payload = json!({
@@ -174,6 +175,7 @@ impl Wire {
         Emission::Room {
             room_id: self.room_id.clone(),
             message: json!({"type": 10002, "sender": self.robot, "receiver": [], "roundid": round, "payload": info}),
+            voice: None,
         }
     }
 
@@ -216,9 +218,15 @@ impl Wire {
 
     /// A cmdID-1 custom message from `who`.
     fn message(&self, message_type: u16, who: Who, payload: Value) -> Emission {
+        self.spoken(message_type, who, payload, None)
+    }
+
+    /// A cmdID-1 custom message from `who`, whose line is spoken in `voice`.
+    fn spoken(&self, message_type: u16, who: Who, payload: Value, voice: Option<Voice>) -> Emission {
         Emission::Room {
             room_id: self.room_id.clone(),
             message: json!({"type": message_type, "sender": self.user(who), "receiver": [], "payload": payload}),
+            voice,
         }
     }
 }

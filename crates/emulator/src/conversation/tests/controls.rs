@@ -329,6 +329,59 @@ async fn a_tts_speed_update_makes_later_lines_play_at_that_speed() {
     assert!((0.45..0.56).contains(&ratio), "twice as fast: {ratio}");
 }
 
+#[tokio::test]
+async fn a_voice_update_changes_the_voice_of_later_lines_and_not_of_the_line_being_spoken() {
+    let (female_id, male_id) = ("v-female-R2s4N9qJ", "v-male-Bk7vD3xP");
+    let (female, male) = (Voice::for_id(female_id), Voice::for_id(male_id));
+    assert_ne!(female, male, "the two ids are heard differently");
+    let mut spec = long_welcome(Language::Zh);
+    spec.tts = TtsConfig::parse(&format!(r#"{{"TTSType":"flow","VoiceId":"{female_id}"}}"#)).unwrap();
+    let mut live = Live::start(spec, WATCHED, 9);
+    // The welcome's 903 comes as it starts playing; it plays on for a while after.
+    let welcome =
+        live.until("the welcome's 903", |body| event_type(body) == 903 && payload(body)["UserId"] == ROBOT).await;
+    let welcome_round = round_of(&welcome).unwrap().to_owned();
+    let tts = TtsConfig::parse(&format!(r#"{{"TTSType":"flow","VoiceId":"{male_id}"}}"#));
+    live.send(Control::Update(Box::new(Update { tts, ..Update::default() })));
+    let played = live.finish().await;
+
+    // Every subtitle of the welcome, the round-complete one sent after the update included.
+    let welcome_voices: Vec<_> = played
+        .rooms
+        .iter()
+        .zip(&played.voices)
+        .filter(|(m, _)| m["type"] == 10000 && m["sender"] == ROBOT && m["payload"]["roundid"] == welcome_round)
+        .map(|(_, voice)| *voice)
+        .collect();
+    assert!(welcome_voices.len() >= 2, "the welcome has its subtitles: {welcome_voices:?}");
+    assert!(welcome_voices.iter().all(|v| *v == Some(female)), "the welcome keeps its voice: {welcome_voices:?}");
+
+    let robot: Vec<_> = played.spoken.iter().filter(|line| line.user_id == ROBOT).collect();
+    assert!(robot.len() >= 3, "the welcome and replies were spoken: {robot:?}");
+    assert_eq!(robot[0].voice, Some(female), "the welcome is heard in the first voice: {:?}", robot[0]);
+    for line in &robot[1..] {
+        assert_eq!(line.voice, Some(male), "a line planned after the update has the new voice: {line:?}");
+    }
+    let customer: Vec<_> = played.spoken.iter().filter(|line| line.user_id == CUSTOMER).collect();
+    assert!(!customer.is_empty() && customer.iter().all(|line| line.voice.is_none()), "customers: {customer:?}");
+}
+
+#[test]
+fn the_voice_id_is_read_from_every_engines_field() {
+    let voice = |json: &str| TtsConfig::parse(json).unwrap().voice;
+    assert_eq!(voice(r#"{"TTSType":"flow","VoiceId":"v-female-R2s4N9qJ"}"#).as_deref(), Some("v-female-R2s4N9qJ"));
+    assert_eq!(voice(r#"{"TTSType":"tencent","VoiceType":1008}"#).as_deref(), Some("1008"));
+    assert_eq!(
+        voice(r#"{"TTSType":"tencent","VoiceType":1008,"FastVoiceType":"fv-1"}"#).as_deref(),
+        Some("fv-1"),
+        "a cloned voice is used instead of the VoiceType"
+    );
+    assert_eq!(voice(r#"{"TTSType":"minimax","VoiceType":"female-tianmei"}"#).as_deref(), Some("female-tianmei"));
+    assert_eq!(voice(r#"{"TTSType":"azure","VoiceName":"en-US-JennyNeural"}"#).as_deref(), Some("en-US-JennyNeural"));
+    assert_eq!(voice(r#"{"TTSType":"elevenlabs","VoiceId":"  "}"#), None, "a blank id is no voice");
+    assert_eq!(voice(r#"{"TTSType":"custom","APIUrl":"http://127.0.0.1:9/tts"}"#), None);
+}
+
 #[test]
 fn tts_speed_is_read_per_engine() {
     let speed = |json: &str| TtsConfig::parse(json).unwrap().speed;

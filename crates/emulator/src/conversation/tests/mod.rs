@@ -23,7 +23,10 @@ use tokio::task::JoinHandle;
 use super::{
     spawn, CallOutcome, CallSpec, Control, ErrorRates, Language, Phase, Pipeline, Spawned, Speed, TtsConfig, Update,
 };
-use crate::outputs::{Outputs, RoomMessage};
+use crate::{
+    audio::Voice,
+    outputs::{Outputs, RoomMessage, SpokenLine, SpokenLines},
+};
 
 pub(super) const APP: u64 = 1_400_000_001;
 pub(super) const TASK: &str = "v2_20250224_conversation_test";
@@ -59,6 +62,10 @@ pub(super) fn spec(language: Language) -> CallSpec {
 pub(super) struct Played {
     pub callbacks: Vec<Value>,
     pub rooms: Vec<Value>,
+    /// The voice beside each of `rooms`, index for index.
+    pub voices: Vec<Option<Voice>>,
+    /// The lines the room messages complete, as room audio and recordings hear them.
+    pub spoken: Vec<SpokenLine>,
     pub outcome: CallOutcome,
 }
 
@@ -122,18 +129,21 @@ impl Live {
         while let Ok(body) = self.callbacks_rx.try_recv() {
             self.callbacks.push(body);
         }
-        let mut rooms = Vec::new();
+        let (mut rooms, mut voices) = (Vec::new(), Vec::new());
+        let (mut spoken, mut lines) = (Vec::new(), SpokenLines::default());
         loop {
             match self.rooms_rx.try_recv() {
                 Ok(message) => {
                     assert_eq!(message.room_id, "8489", "room messages name the call's room");
+                    spoken.extend(lines.complete(&message));
+                    voices.push(message.voice);
                     rooms.push(message.message);
                 }
                 Err(broadcast::error::TryRecvError::Lagged(n)) => panic!("the test lost {n} room messages"),
                 Err(_) => break,
             }
         }
-        Played { callbacks: self.callbacks, rooms, outcome }
+        Played { callbacks: self.callbacks, rooms, voices, spoken, outcome }
     }
 }
 
