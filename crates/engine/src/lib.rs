@@ -8,6 +8,8 @@
 //! crate to IPC), and UI state (the webview folds events itself with `domain`'s fold).
 
 pub mod console;
+pub mod hub_client;
+pub mod recordings;
 pub mod settings;
 
 pub use console::{Console, OpenError};
