@@ -9,7 +9,9 @@
 
 pub mod console;
 pub mod demo;
+pub mod hub_client;
 pub mod live;
+pub mod recordings;
 pub mod settings;
 pub mod token_store;
 
