@@ -4,9 +4,17 @@
 fn main() {
     println!("cargo:rerun-if-changed=../migrations");
     println!("cargo:rerun-if-changed=../tauri.conf.json");
-    let attributes = tauri_build::Attributes::new()
-        .config_path("../tauri.conf.json")
-        .app_manifest(tauri_build::AppManifest::new().commands(&["app_info", "set_language"]));
+    let attributes = tauri_build::Attributes::new().config_path("../tauri.conf.json").app_manifest(
+        tauri_build::AppManifest::new().commands(&[
+            "app_info",
+            "set_language",
+            "live_snapshot",
+            "alerts",
+            "acknowledge_alert",
+            "alert_rules",
+            "set_alert_rules",
+        ]),
+    );
     if let Err(err) = tauri_build::try_build(attributes) {
         // A build script reports failure by exiting non-zero; cargo shows this message.
         eprintln!("tauri build step failed: {err:#}");

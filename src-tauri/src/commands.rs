@@ -4,13 +4,24 @@
 //! Every command takes its request as the single argument `req` (see
 //! [`domain::api::REQUEST_ARG`]) and fails with [`ApiError`], built in one place.
 
-use domain::api::{self, ApiError, AppInfo, Command, ErrorCode, NoArgs, SetLanguageRequest};
-use engine::{settings::SettingsError, Console};
+use std::sync::Arc;
+
+use domain::alert::AlertRules;
+use domain::api::{
+    self, AlertEntry, AlertRef, ApiError, AppInfo, Command, LiveSnapshot, NoArgs, SetAlertRulesRequest,
+    SetLanguageRequest,
+};
+use engine::Console;
 use tauri::State;
 
 // The wire names live in `domain::api`; a rename there must break the build here.
 const _: () = assert!(eq(api::GetAppInfo::NAME, "app_info"));
 const _: () = assert!(eq(api::SetLanguage::NAME, "set_language"));
+const _: () = assert!(eq(api::GetLiveSnapshot::NAME, "live_snapshot"));
+const _: () = assert!(eq(api::GetAlerts::NAME, "alerts"));
+const _: () = assert!(eq(api::AcknowledgeAlert::NAME, "acknowledge_alert"));
+const _: () = assert!(eq(api::GetAlertRules::NAME, "alert_rules"));
+const _: () = assert!(eq(api::SetAlertRules::NAME, "set_alert_rules"));
 
 const fn eq(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
@@ -27,29 +38,50 @@ const fn eq(a: &str, b: &str) -> bool {
     true
 }
 
+type ConsoleState<'a> = State<'a, Arc<Console>>;
+
 #[tauri::command]
-pub async fn app_info(console: State<'_, Console>, req: NoArgs) -> Result<AppInfo, ApiError> {
+pub async fn app_info(console: ConsoleState<'_>, req: NoArgs) -> Result<AppInfo, ApiError> {
     let NoArgs {} = req;
     Ok(console.app_info())
 }
 
 #[tauri::command]
-pub async fn set_language(console: State<'_, Console>, req: SetLanguageRequest) -> Result<AppInfo, ApiError> {
-    Ok(console.set_language(req.language).map_err(EdgeError::from)?)
+pub async fn set_language(console: ConsoleState<'_>, req: SetLanguageRequest) -> Result<AppInfo, ApiError> {
+    console.set_language(req.language).map_err(edge)
 }
 
-/// Every engine error on its way to the webview: logged in full here, sent as `{code, message}`.
-struct EdgeError(ApiError);
-
-impl From<SettingsError> for EdgeError {
-    fn from(err: SettingsError) -> EdgeError {
-        tracing::warn!(error = %err, "command failed");
-        EdgeError(ApiError::new(ErrorCode::Storage, err.to_string()))
-    }
+#[tauri::command]
+pub async fn live_snapshot(console: ConsoleState<'_>, req: NoArgs) -> Result<LiveSnapshot, ApiError> {
+    let NoArgs {} = req;
+    Ok(console.live_snapshot())
 }
 
-impl From<EdgeError> for ApiError {
-    fn from(err: EdgeError) -> ApiError {
-        err.0
-    }
+#[tauri::command]
+pub async fn alerts(console: ConsoleState<'_>, req: NoArgs) -> Result<Vec<AlertEntry>, ApiError> {
+    let NoArgs {} = req;
+    console.alerts().await.map_err(edge)
+}
+
+#[tauri::command]
+pub async fn acknowledge_alert(console: ConsoleState<'_>, req: AlertRef) -> Result<Vec<AlertEntry>, ApiError> {
+    console.acknowledge_alert(&req).await.map_err(edge)
+}
+
+#[tauri::command]
+pub async fn alert_rules(console: ConsoleState<'_>, req: NoArgs) -> Result<AlertRules, ApiError> {
+    let NoArgs {} = req;
+    Ok(console.alert_rules())
+}
+
+#[tauri::command]
+pub async fn set_alert_rules(console: ConsoleState<'_>, req: SetAlertRulesRequest) -> Result<AlertRules, ApiError> {
+    console.set_alert_rules(req.rules).await.map_err(edge)
+}
+
+/// Every engine error on its way to the webview: logged in full here, sent as
+/// `{code, message}` (the engine's errors never carry secrets).
+fn edge(err: impl Into<ApiError> + std::fmt::Display) -> ApiError {
+    tracing::warn!(error = %err, "command failed");
+    err.into()
 }

@@ -1,12 +1,16 @@
 //! The Switchboard app shell: the composition root.
 //!
-//! `run` builds the engine's [`engine::Console`] once in `setup`, manages it as state and
-//! registers the commands of [`commands`]. Nothing else lives here: no business rules,
-//! no SQL, no HTTP — those belong to `engine`. This is the only crate that imports `tauri`.
+//! `run` builds the engine's [`engine::Console`] once in `setup`, manages it as state,
+//! registers the commands of [`commands`], and starts the console's link (the built-in demo
+//! or the configured hub) with a [`sink::TauriSink`] that turns the engine's live updates
+//! into the one Tauri event [`domain::api::LIVE_UPDATE_EVENT`] and its alerts into OS
+//! notifications. Nothing else lives here: no business rules, no SQL, no HTTP — those
+//! belong to `engine`. This is the only crate that imports `tauri`.
 
 mod commands;
+mod sink;
 
-use std::path::PathBuf;
+use std::{path::PathBuf, sync::Arc};
 
 use tauri::Manager;
 
@@ -18,17 +22,29 @@ pub const DATA_DIR_ENV: &str = "SWITCHBOARD_DATA_DIR";
 pub fn run() {
     init_tracing();
     let result = tauri::Builder::default()
+        .plugin(tauri_plugin_notification::init())
         .setup(|app| {
             let data_dir = match std::env::var_os(DATA_DIR_ENV) {
                 Some(dir) => PathBuf::from(dir),
                 None => app.path().app_data_dir()?,
             };
-            let console = engine::Console::open(&data_dir, env!("CARGO_PKG_VERSION"), sys_locale::get_locale())?;
+            let console =
+                Arc::new(engine::Console::open(&data_dir, env!("CARGO_PKG_VERSION"), sys_locale::get_locale())?);
             tracing::info!(data_dir = %console.data_dir().display(), "console opened");
-            app.manage(console);
+            app.manage(console.clone());
+            let sink = Arc::new(sink::TauriSink::new(app.handle().clone()));
+            tauri::async_runtime::spawn(async move { console.run_link(sink).await });
             Ok(())
         })
-        .invoke_handler(tauri::generate_handler![commands::app_info, commands::set_language])
+        .invoke_handler(tauri::generate_handler![
+            commands::app_info,
+            commands::set_language,
+            commands::live_snapshot,
+            commands::alerts,
+            commands::acknowledge_alert,
+            commands::alert_rules,
+            commands::set_alert_rules,
+        ])
         .run(tauri::generate_context!("../tauri.conf.json"));
     if let Err(err) = result {
         tracing::error!(error = %err, "Switchboard stopped with an error");

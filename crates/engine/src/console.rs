@@ -2,17 +2,24 @@
 //!
 //! One value built once at start-up and shared by every command. Each public method is
 //! one use case and answers with `domain::api` types, so the shell's commands stay
-//! one-line adapters.
+//! one-line adapters. [`Console::run_link`] is the long-running part (see [`crate::link`]);
+//! the commands read what it shares.
 
 use std::{
     fs,
     path::{Path, PathBuf},
-    sync::{Mutex, PoisonError},
+    sync::{Arc, Mutex, PoisonError},
+    time::Duration,
 };
 
-use domain::api::{AppInfo, ConnectionStatus, Language, Notice};
+use domain::alert::{AlertRules, FiredAlert, RuleError};
+use domain::api::{
+    AlertEntry, AlertRef, ApiError, AppInfo, ConnectionStatus, ErrorCode, Language, LiveSnapshot, Notice,
+};
 
-use crate::settings::{Settings, SettingsError, SettingsFile};
+use crate::cache::{CacheError, FiredQuery};
+use crate::link::{self, LinkConfig, LinkState, UiSink};
+use crate::settings::{Settings, SettingsError, SettingsFile, DEFAULT_RETENTION_DAYS};
 
 /// The console's state for one data directory.
 #[derive(Debug)]
@@ -23,6 +30,33 @@ pub struct Console {
     settings_file: SettingsFile,
     settings: Mutex<Settings>,
     notices: Vec<Notice>,
+    link: Arc<LinkState>,
+}
+
+/// Why a console command failed. Never carries a secret.
+#[derive(Debug, thiserror::Error)]
+pub enum ConsoleError {
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    #[error(transparent)]
+    Cache(#[from] CacheError),
+    #[error("the alert rules are not valid: {0}")]
+    Rules(#[from] RuleError),
+    #[error("the cache is not open yet; try again in a moment")]
+    NotReady,
+    #[error("there is no alert for call {call} and rule {rule}")]
+    NoSuchAlert { call: String, rule: String },
+}
+
+impl From<ConsoleError> for ApiError {
+    fn from(err: ConsoleError) -> ApiError {
+        let code = match &err {
+            ConsoleError::Settings(_) | ConsoleError::Cache(_) => ErrorCode::Storage,
+            ConsoleError::Rules(_) | ConsoleError::NoSuchAlert { .. } => ErrorCode::BadRequest,
+            ConsoleError::NotReady => ErrorCode::Internal,
+        };
+        ApiError::new(code, err.to_string())
+    }
 }
 
 /// Why the console could not open its data directory.
@@ -68,6 +102,7 @@ impl Console {
             settings_file,
             settings: Mutex::new(settings),
             notices,
+            link: Arc::new(LinkState::default()),
         })
     }
 
@@ -84,11 +119,87 @@ impl Console {
             os_locale: self.os_locale.clone(),
             language: saved.unwrap_or_else(|| Language::from_locale(self.os_locale.as_deref())),
             language_saved: saved.is_some(),
-            // No hub client exists yet: the console is honestly not connected to anything.
-            connection: ConnectionStatus::NotConfigured,
-            notices: self.notices.clone(),
-            hub: None,
+            connection: self.link.status().unwrap_or(ConnectionStatus::NotConfigured),
+            notices: self.notices.iter().cloned().chain(self.link.notices()).collect(),
+            hub: self.link.hub(),
         }
+    }
+
+    /// Runs the console's link (the configured hub, or the built-in demo) until the process
+    /// ends, sending live updates and notifications to `sink`. Call once.
+    pub async fn run_link(&self, sink: Arc<dyn UiSink>) {
+        let settings = self.settings.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        let config = LinkConfig {
+            data_dir: self.data_dir.clone(),
+            hub_url: settings.hub_url.clone(),
+            language: self.app_info().language,
+            retention: Duration::from_secs(
+                u64::from(settings.retention_days.unwrap_or(DEFAULT_RETENTION_DAYS)) * 86_400,
+            ),
+        };
+        link::run(self.link.clone(), config, sink).await;
+    }
+
+    /// The events of the calls on the live wall, for the UI to fold (see [`LiveSnapshot`]).
+    pub fn live_snapshot(&self) -> LiveSnapshot {
+        let (events, last_seq) = self.link.snapshot();
+        LiveSnapshot { events, last_seq, connection: self.link.status().unwrap_or(ConnectionStatus::NotConfigured) }
+    }
+
+    /// Fired alerts, newest first.
+    ///
+    /// # Errors
+    /// [`ConsoleError::NotReady`] before the cache is open; [`ConsoleError::Cache`].
+    pub async fn alerts(&self) -> Result<Vec<AlertEntry>, ConsoleError> {
+        let cache = self.link.cache().ok_or(ConsoleError::NotReady)?;
+        let stored = cache.fired_alerts(&FiredQuery { limit: 500, ..FiredQuery::default() }).await?;
+        Ok(stored
+            .into_iter()
+            .filter_map(|row| {
+                let acknowledged = row.acknowledged.is_some();
+                match serde_json::from_value::<FiredAlert>(row.detail) {
+                    Ok(alert) => Some(AlertEntry { alert, acknowledged }),
+                    Err(error) => {
+                        tracing::warn!(id = row.id, %error, "a stored alert is unreadable; not listing it");
+                        None
+                    }
+                }
+            })
+            .collect())
+    }
+
+    /// Marks one fired alert as seen by the signed-in supervisor; answers the list.
+    ///
+    /// # Errors
+    /// [`ConsoleError::NoSuchAlert`], [`ConsoleError::NotReady`], [`ConsoleError::Cache`].
+    pub async fn acknowledge_alert(&self, which: &AlertRef) -> Result<Vec<AlertEntry>, ConsoleError> {
+        let cache = self.link.cache().ok_or(ConsoleError::NotReady)?;
+        let query = FiredQuery { task: Some(which.call.clone()), limit: 1_000, ..FiredQuery::default() };
+        let row =
+            cache.fired_alerts(&query).await?.into_iter().find(|row| row.rule_id == which.rule.as_str()).ok_or_else(
+                || ConsoleError::NoSuchAlert { call: which.call.to_string(), rule: which.rule.to_string() },
+            )?;
+        let by = self.link.user().unwrap_or_else(|| "this console".to_owned());
+        cache.acknowledge_alert(row.id, &by, link::now_ms()).await?;
+        self.alerts().await
+    }
+
+    /// The alert rules in force.
+    pub fn alert_rules(&self) -> AlertRules {
+        self.link.rules()
+    }
+
+    /// Validates, stores and applies new alert rules; answers them.
+    ///
+    /// # Errors
+    /// [`ConsoleError::Rules`] naming the rule and field; [`ConsoleError::NotReady`],
+    /// [`ConsoleError::Cache`]. Nothing changes when it fails.
+    pub async fn set_alert_rules(&self, rules: AlertRules) -> Result<AlertRules, ConsoleError> {
+        rules.validate()?;
+        let cache = self.link.cache().ok_or(ConsoleError::NotReady)?;
+        cache.replace_alert_rules(link::to_stored(&rules)).await?;
+        self.link.set_rules(rules)?;
+        Ok(self.link.rules())
     }
 
     /// Saves the supervisor's language choice and answers the updated [`AppInfo`].
@@ -96,7 +207,7 @@ impl Console {
     /// # Errors
     /// [`SettingsError::Write`] when the file cannot be written; the choice is then not
     /// kept in memory either, so what the UI shows matches what is on disk.
-    pub fn set_language(&self, language: Language) -> Result<AppInfo, SettingsError> {
+    pub fn set_language(&self, language: Language) -> Result<AppInfo, ConsoleError> {
         {
             let mut settings = self.settings.lock().unwrap_or_else(PoisonError::into_inner);
             let mut updated = settings.clone();

@@ -27,7 +27,8 @@ use std::{
 use rand::{distr::Alphanumeric, Rng};
 use serde::{Deserialize, Serialize};
 
-use crate::token_store::{write_private, Token};
+use crate::hub_client::HubToken as Token;
+use crate::token_store::write_private;
 
 /// Calls the demo's traffic generator keeps running.
 pub const DEMO_CALLS: usize = 12;

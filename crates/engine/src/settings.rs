@@ -1,6 +1,7 @@
 //! The console's own settings file, `settings.json` in the data directory.
 //!
-//! Small, human-readable preferences (today: the UI language). Writes are atomic —
+//! Small, human-readable preferences: the UI language, the hub's address, the cache's
+//! retention. Writes are atomic —
 //! a temporary file in the same directory, flushed, then renamed over the old one —
 //! so a crash or a full disk leaves the previous file intact. A file that cannot be
 //! read or parsed is reported with its path and the reason, never silently replaced:
@@ -27,7 +28,17 @@ pub struct Settings {
     /// The supervisor's language choice; `None` means "follow the OS locale".
     #[serde(default)]
     pub language: Option<Language>,
+    /// The hub to connect to; `None` runs the built-in demo. Its token is not here (see
+    /// `token_store`).
+    #[serde(default)]
+    pub hub_url: Option<String>,
+    /// How many days of finished calls the cache keeps; `None` = [`DEFAULT_RETENTION_DAYS`].
+    #[serde(default)]
+    pub retention_days: Option<u32>,
 }
+
+/// Days of finished calls the cache keeps unless the supervisor chose otherwise.
+pub const DEFAULT_RETENTION_DAYS: u32 = 90;
 
 /// Why the settings could not be loaded or saved.
 #[derive(Debug, thiserror::Error)]

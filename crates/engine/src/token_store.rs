@@ -9,18 +9,20 @@
 //! settings screen must tell the supervisor.
 //!
 //! What deliberately does not: the hub URL (a setting, in `settings.json`) and any
-//! logging of the token itself — [`Token`]'s `Debug` is redacted and errors never carry it.
+//! logging of the token itself — the token's `Debug` is redacted (`HubToken`) and errors never carry it.
 //!
 //! Keychain calls block (D-Bus round trips), so they run on tokio's blocking pool.
 
 use std::{
-    fmt, fs,
+    fs,
     io::{self, Write},
     path::{Path, PathBuf},
 };
 
 use domain::api::TokenStorage;
 use serde::{Deserialize, Serialize};
+
+use crate::hub_client::HubToken as Token;
 
 /// The keychain "service" every Switchboard entry is filed under.
 const SERVICE: &str = "dev.switchboard.console";
@@ -32,40 +34,11 @@ pub const FILE_NAME: &str = "hub-token.json";
 /// whose real keychain must not be touched.
 pub const KEYCHAIN_ENV: &str = "SWITCHBOARD_KEYCHAIN";
 
-/// A supervisor token. Shown to nobody: `Debug` prints `Token(***)`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Token(String);
-
-impl Token {
-    /// A token as typed or pasted; surrounding white space is dropped.
-    ///
-    /// # Errors
-    /// [`TokenError::Empty`] for an empty or blank token.
-    pub fn new(token: impl Into<String>) -> Result<Token, TokenError> {
-        let token = token.into().trim().to_owned();
-        if token.is_empty() {
-            return Err(TokenError::Empty);
-        }
-        Ok(Token(token))
-    }
-
-    /// The token itself, for the `Authorization` header only.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Token {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Token(***)")
-    }
-}
-
 /// Why the token could not be saved or read.
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
-    #[error("the token is empty")]
-    Empty,
+    #[error("the token cannot be used: {0}")]
+    Invalid(String),
     #[error("cannot write the token file {path}: {source}")]
     Write { path: PathBuf, source: io::Error },
     #[error("cannot read the token file {path}: {source}")]
@@ -131,7 +104,8 @@ impl TokenStore {
     pub async fn load(&self, hub_url: &str) -> Result<Option<(Token, TokenStorage)>, TokenError> {
         if self.keychain {
             if let Ok(Some(token)) = keychain(hub_url, KeychainOp::Get).await {
-                return Ok(Some((Token::new(token)?, TokenStorage::Keychain)));
+                let token = Token::new(token).map_err(|err| TokenError::Invalid(err.to_string()))?;
+                return Ok(Some((token, TokenStorage::Keychain)));
             }
         }
         let bytes = match fs::read(&self.file) {
@@ -145,7 +119,7 @@ impl TokenStore {
             return Ok(None);
         }
         let token = Token::new(saved.token)
-            .map_err(|_| TokenError::Corrupt { path: self.file.clone(), detail: "the token is empty".into() })?;
+            .map_err(|err| TokenError::Corrupt { path: self.file.clone(), detail: err.to_string() })?;
         Ok(Some((token, TokenStorage::File { path: self.file.display().to_string() })))
     }
 
@@ -270,12 +244,5 @@ mod tests {
         let err = TokenStore::file_only(dir.path()).load("http://h").await.unwrap_err();
         assert!(matches!(err, TokenError::Corrupt { .. }), "{err:?}");
         assert!(err.to_string().contains(FILE_NAME), "{err}");
-    }
-
-    #[test]
-    fn tokens_never_show_in_debug_and_blank_ones_are_refused() {
-        let token = Token::new("abc123").unwrap();
-        assert_eq!(format!("{token:?}"), "Token(***)");
-        assert!(matches!(Token::new(" \t"), Err(TokenError::Empty)));
     }
 }

@@ -1,0 +1,216 @@
+//! The console's link end to end, with real pieces on loopback: the real hub and TRTC
+//! emulator (the built-in demo's, started here or by the console itself), the real hub
+//! client, a real SQLite cache file, and a sink standing where the app window would be.
+//!
+//! - On a fresh data directory with no hub configured, the console starts the demo, goes
+//!   live, and stores every event the hub logged exactly once, in order, as it forwards
+//!   them; an alert rule that must fire does, once per call, stored and notified.
+//! - Configured for a hub, the console's link is killed mid-ingest and started again on
+//!   the same cache: it resumes from the stored cursor with nothing lost or duplicated.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use domain::alert::{AlertRule, AlertRules, RuleId, RuleKind};
+use domain::api::{ConnectionStatus, LiveUpdate};
+use engine::demo::Demo;
+use engine::{Console, UiSink};
+
+/// Stands where the app window is: keeps everything the link sends.
+#[derive(Default)]
+struct Collected {
+    updates: Mutex<Vec<LiveUpdate>>,
+    notifications: Mutex<Vec<(String, String)>>,
+}
+
+impl UiSink for Collected {
+    fn live(&self, update: LiveUpdate) {
+        self.updates.lock().unwrap().push(update);
+    }
+
+    fn notify(&self, title: &str, body: &str) {
+        self.notifications.lock().unwrap().push((title.to_owned(), body.to_owned()));
+    }
+}
+
+impl Collected {
+    fn forwarded_seqs(&self) -> Vec<u64> {
+        let updates = self.updates.lock().unwrap();
+        updates
+            .iter()
+            .filter_map(|update| match update {
+                LiveUpdate::Events { events } => {
+                    Some(events.iter().filter_map(|e| e.seq.map(|s| s.0)).collect::<Vec<_>>())
+                }
+                _ => None,
+            })
+            .flatten()
+            .collect()
+    }
+
+    fn went_live(&self) -> bool {
+        self.updates
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|update| matches!(update, LiveUpdate::Connection { status: ConnectionStatus::Live }))
+    }
+}
+
+fn start(console: &Arc<Console>, sink: &Arc<Collected>) -> tokio::task::JoinHandle<()> {
+    let (console, sink) = (console.clone(), sink.clone());
+    tokio::spawn(async move { console.run_link(sink).await })
+}
+
+/// `(rows, distinct seqs, min, max)` of the cache's events table, read from the file.
+async fn stored_seqs(data_dir: &Path) -> (i64, i64, i64, i64) {
+    let url = format!("sqlite://{}?mode=ro", data_dir.join("cache.sqlite").display());
+    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url).await.unwrap();
+    sqlx::query_as("SELECT COUNT(*), COUNT(DISTINCT seq), COALESCE(MIN(seq), 0), COALESCE(MAX(seq), 0) FROM events")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap()
+}
+
+async fn hub_last_seq(http: &reqwest::Client, hub: &str) -> u64 {
+    let health: serde_json::Value = http.get(format!("{hub}/healthz")).send().await.unwrap().json().await.unwrap();
+    health["last_seq"].as_u64().unwrap()
+}
+
+/// Waits until the cache holds the hub's log up to what it had when asked, then checks
+/// every seq from 1 is there exactly once.
+async fn assert_cache_caught_up(http: &reqwest::Client, hub: &str, data_dir: &Path, limit: Duration) -> u64 {
+    let target = hub_last_seq(http, hub).await;
+    assert!(target > 0, "the hub logged nothing");
+    let deadline = Instant::now() + limit;
+    loop {
+        let (rows, distinct, min, max) = stored_seqs(data_dir).await;
+        if u64::try_from(max).unwrap() >= target {
+            assert_eq!((rows, distinct, min), (max, max, 1), "seqs 1..={max} stored exactly once each");
+            return target;
+        }
+        assert!(Instant::now() < deadline, "the cache reached seq {max}, not {target}, within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn wait_until(limit: Duration, what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !done() {
+        assert!(Instant::now() < deadline, "not within {limit:?}: {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_no_hub_configured_the_console_runs_the_demo_and_stores_and_forwards_every_event_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let console = Arc::new(Console::open(dir.path(), "test", Some("en-US".into())).unwrap());
+    let sink = Arc::new(Collected::default());
+    let link = start(&console, &sink);
+
+    wait_until(Duration::from_secs(30), "the link goes live", || sink.went_live()).await;
+    let info = console.app_info();
+    let hub = info.hub.clone().expect("the demo's hub is reported");
+    assert!(hub.demo && hub.url.starts_with("http://127.0.0.1:"), "{hub:?}");
+    assert_eq!(info.connection, ConnectionStatus::Live);
+
+    // An alert rule every call trips after a second: fired once per call, stored, notified.
+    let rules = AlertRules {
+        rules: vec![AlertRule {
+            id: RuleId::new("long"),
+            enabled: true,
+            kind: RuleKind::CallTooLong { limit_secs: 1 },
+        }],
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while console.set_alert_rules(rules.clone()).await.is_err() {
+        assert!(Instant::now() < deadline, "the cache never opened");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    wait_until(Duration::from_secs(30), "an alert is notified", || !sink.notifications.lock().unwrap().is_empty())
+        .await;
+
+    let http = reqwest::Client::new();
+    let stored = assert_cache_caught_up(&http, &hub.url, dir.path(), Duration::from_secs(30)).await;
+    wait_until(Duration::from_secs(10), "everything stored is forwarded", || {
+        sink.forwarded_seqs().last().copied().unwrap_or(0) >= stored
+    })
+    .await;
+    let forwarded = sink.forwarded_seqs();
+    assert_eq!(forwarded, (1..=forwarded.len() as u64).collect::<Vec<_>>(), "forwarded once each, in order");
+
+    let alerts = console.alerts().await.unwrap();
+    let notified = sink.notifications.lock().unwrap().clone();
+    assert!(!alerts.is_empty());
+    let calls: std::collections::BTreeSet<_> = alerts.iter().map(|entry| entry.alert.call.clone()).collect();
+    assert_eq!(calls.len(), alerts.len(), "one alert per call and rule: {alerts:?}");
+    assert!(notified.len() <= alerts.len(), "never notified twice: {notified:?}");
+    assert_eq!(notified[0].0, "Switchboard alert");
+
+    // The snapshot a window would load folds to the board the engine holds.
+    let snapshot = console.live_snapshot();
+    assert!(!snapshot.events.is_empty() && snapshot.last_seq >= stored);
+    link.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_killed_mid_ingest_resumes_from_its_cursor_with_nothing_lost_or_repeated() {
+    let hub_dir = tempfile::tempdir().unwrap();
+    let demo = Demo::start(hub_dir.path()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("settings.json"), serde_json::json!({"hubUrl": demo.hub_url}).to_string()).unwrap();
+    let store = engine::token_store::TokenStore::file_only(dir.path());
+    store.save(&demo.hub_url, &demo.token).await.unwrap();
+    // The console must find the token where this test put it, not in a desktop keychain.
+    std::env::set_var(engine::token_store::KEYCHAIN_ENV, "off");
+
+    let http = reqwest::Client::new();
+    for round in 0..3 {
+        let console = Arc::new(Console::open(dir.path(), "test", None).unwrap());
+        let sink = Arc::new(Collected::default());
+        let link = start(&console, &sink);
+        wait_for_cache(&console).await;
+        let before = u64::try_from(stored_seqs(dir.path()).await.3).unwrap();
+        wait_until(Duration::from_secs(30), "new events arrive", || {
+            sink.forwarded_seqs().last().copied().unwrap_or(0) > before
+        })
+        .await;
+        // Killed in the middle of whatever it was doing.
+        tokio::time::sleep(Duration::from_millis(150 * round)).await;
+        link.abort();
+        let _ = link.await;
+    }
+    let console = Arc::new(Console::open(dir.path(), "test", None).unwrap());
+    let sink = Arc::new(Collected::default());
+    let link = start(&console, &sink);
+    let hub = console_hub(&console).await;
+    assert!(!hub.demo, "configured for a hub, the console does not start its own demo");
+    assert!(matches!(hub.token_storage, Some(domain::api::TokenStorage::File { .. })), "{hub:?}");
+    assert_cache_caught_up(&http, &demo.hub_url, dir.path(), Duration::from_secs(30)).await;
+    link.abort();
+    demo.stop().await;
+}
+
+/// Waits until the console's link has opened (and migrated) the cache.
+async fn wait_for_cache(console: &Console) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while console.alerts().await.is_err() {
+        assert!(Instant::now() < deadline, "the cache never opened");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn console_hub(console: &Console) -> domain::api::HubInfo {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(hub) = console.app_info().hub {
+            return hub;
+        }
+        assert!(Instant::now() < deadline, "the link never reported its hub");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
