@@ -5,6 +5,8 @@
 //! [`fill`]; the tests check both languages use the same placeholders.
 
 use domain::api::{ConnectionStatus, Language, Notice};
+use domain::call::HealthReason;
+use domain::event::{PipelineError, PipelineStage, RobotState};
 
 /// The strings of one language.
 #[derive(Debug, PartialEq)]
@@ -36,6 +38,74 @@ pub struct Strings {
     pub error_banner: &'static str,
     /// `{path}`
     pub notice_settings_moved_aside: &'static str,
+    /// `{path}`
+    pub notice_cache_moved_aside: &'static str,
+    /// `{message}`
+    pub notice_cache_write_failing: &'static str,
+    pub notice_cache_write_recovered: &'static str,
+    /// `{message}`
+    pub notice_link_failed: &'static str,
+    pub dismiss: &'static str,
+    pub connection_connecting: &'static str,
+    pub wall_empty_connecting: &'static str,
+    pub hub_label: &'static str,
+    pub hub_demo: &'static str,
+    pub summary_live_calls: &'static str,
+    pub summary_failing: &'static str,
+    pub summary_degraded: &'static str,
+    pub summary_robot_states: &'static str,
+    pub state_starting: &'static str,
+    pub state_ready: &'static str,
+    pub state_listening: &'static str,
+    pub state_thinking: &'static str,
+    pub state_speaking: &'static str,
+    pub state_interrupted: &'static str,
+    pub state_finished: &'static str,
+    pub speaker_customer: &'static str,
+    pub speaker_robot: &'static str,
+    /// `{room}`
+    pub tile_room: &'static str,
+    pub tile_nothing_said: &'static str,
+    pub tile_duration: &'static str,
+    /// `{count}`
+    pub tile_errors: &'static str,
+    /// `{count}`
+    pub tile_watchers: &'static str,
+    /// `{name}`
+    pub tile_locked_by: &'static str,
+    /// `{name}`
+    pub tile_taken_over_by: &'static str,
+    /// `{count}`
+    pub tile_more_reasons: &'static str,
+    pub health_healthy: &'static str,
+    pub health_start_failed: &'static str,
+    /// `{stage}`, `{code}`
+    pub health_pipeline_error: &'static str,
+    /// `{meaning}`, `{code}`
+    pub health_pipeline_error_known: &'static str,
+    /// `{code}`
+    pub health_ended_abnormally: &'static str,
+    /// `{secs}`
+    pub health_thinking_too_long: &'static str,
+    /// `{ms}`, `{over}`, `{of}`
+    pub health_slow_llm: &'static str,
+    /// `{ms}`, `{over}`, `{of}`
+    pub health_slow_asr: &'static str,
+    /// `{ms}`, `{over}`, `{of}`
+    pub health_slow_tts: &'static str,
+    /// `{count}`
+    pub health_tts_discontinuity: &'static str,
+    /// `{count}`, `{of}`
+    pub health_interruptions: &'static str,
+    pub stage_other: &'static str,
+    pub meaning_asr_timeout: &'static str,
+    pub meaning_asr_internal_error: &'static str,
+    pub meaning_llm_timeout: &'static str,
+    pub meaning_llm_rate_limited: &'static str,
+    pub meaning_llm_failed: &'static str,
+    pub meaning_tts_timeout: &'static str,
+    pub meaning_tts_rate_limited: &'static str,
+    pub meaning_tts_failed: &'static str,
 }
 
 const ZH_CN: Strings = Strings {
@@ -59,6 +129,56 @@ const ZH_CN: Strings = Strings {
     language_saved: "已保存的选择",
     error_banner: "操作未完成：{message}",
     notice_settings_moved_aside: "设置文件无法读取，已移至 {path}，当前使用默认设置。",
+    notice_cache_moved_aside: "本地缓存数据库未通过完整性检查，已移至 {path}，正在从中心服务重建。",
+    notice_cache_write_failing: "无法写入本地缓存：{message}。事件暂存在中心服务，恢复写入后会自动补齐。",
+    notice_cache_write_recovered: "本地缓存已恢复写入，暂存的事件正在补齐。",
+    notice_link_failed: "无法建立与中心服务的连接：{message}",
+    dismiss: "关闭",
+    connection_connecting: "正在连接…",
+    wall_empty_connecting: "正在连接中心服务。连接建立后，进行中的 AI 通话会立即显示在这里。",
+    hub_label: "中心服务",
+    hub_demo: "内置演示",
+    summary_live_calls: "进行中的通话",
+    summary_failing: "故障",
+    summary_degraded: "需关注",
+    summary_robot_states: "机器人状态",
+    state_starting: "启动中",
+    state_ready: "已就绪",
+    state_listening: "聆听中",
+    state_thinking: "思考中",
+    state_speaking: "说话中",
+    state_interrupted: "被打断",
+    state_finished: "已说完",
+    speaker_customer: "客户",
+    speaker_robot: "AI 客服",
+    tile_room: "房间 {room}",
+    tile_nothing_said: "还没有完整的语句",
+    tile_duration: "通话时长",
+    tile_errors: "错误 {count}",
+    tile_watchers: "{count} 人在看",
+    tile_locked_by: "{name} 持有锁",
+    tile_taken_over_by: "{name} 已接管",
+    tile_more_reasons: "另有 {count} 项",
+    health_healthy: "正常",
+    health_start_failed: "启动失败",
+    health_pipeline_error: "{stage} 出错（错误码 {code}）",
+    health_pipeline_error_known: "{meaning}（错误码 {code}）",
+    health_ended_abnormally: "异常结束（离开码 {code}）",
+    health_thinking_too_long: "已思考 {secs} 秒",
+    health_slow_llm: "大模型首字慢：最高 {ms} 毫秒（近 {of} 轮中 {over} 轮）",
+    health_slow_asr: "语音识别慢：最高 {ms} 毫秒（近 {of} 轮中 {over} 轮）",
+    health_slow_tts: "语音合成首帧慢：最高 {ms} 毫秒（近 {of} 轮中 {over} 轮）",
+    health_tts_discontinuity: "语音合成断续 {count} 次",
+    health_interruptions: "近 {of} 轮中被打断 {count} 次",
+    stage_other: "其他环节",
+    meaning_asr_timeout: "语音识别超时",
+    meaning_asr_internal_error: "语音识别内部错误",
+    meaning_llm_timeout: "大模型响应超时",
+    meaning_llm_rate_limited: "大模型请求被限流",
+    meaning_llm_failed: "大模型请求失败",
+    meaning_tts_timeout: "语音合成超时",
+    meaning_tts_rate_limited: "语音合成被限流",
+    meaning_tts_failed: "语音合成失败",
 };
 
 const EN: Strings = Strings {
@@ -82,6 +202,56 @@ const EN: Strings = Strings {
     language_saved: "saved choice",
     error_banner: "That did not work: {message}",
     notice_settings_moved_aside: "The settings file could not be read; it was moved to {path} and the defaults are in use.",
+    notice_cache_moved_aside: "The local cache failed its integrity check; it was moved to {path} and is being rebuilt from the hub.",
+    notice_cache_write_failing: "Cannot write the local cache: {message}. Events wait in the hub and are caught up once writing works again.",
+    notice_cache_write_recovered: "The local cache is being written again; waiting events are being caught up.",
+    notice_link_failed: "Could not set up the link to the hub: {message}",
+    dismiss: "Dismiss",
+    connection_connecting: "Connecting…",
+    wall_empty_connecting: "Connecting to the hub. Live AI calls appear here as soon as the link is up.",
+    hub_label: "Hub",
+    hub_demo: "Built-in demo",
+    summary_live_calls: "Live calls",
+    summary_failing: "Failing",
+    summary_degraded: "Needs attention",
+    summary_robot_states: "Robot states",
+    state_starting: "Starting",
+    state_ready: "Ready",
+    state_listening: "Listening",
+    state_thinking: "Thinking",
+    state_speaking: "Speaking",
+    state_interrupted: "Interrupted",
+    state_finished: "Finished",
+    speaker_customer: "Customer",
+    speaker_robot: "AI",
+    tile_room: "Room {room}",
+    tile_nothing_said: "Nothing said yet",
+    tile_duration: "Call duration",
+    tile_errors: "Errors {count}",
+    tile_watchers: "{count} watching",
+    tile_locked_by: "Locked by {name}",
+    tile_taken_over_by: "Taken over by {name}",
+    tile_more_reasons: "+{count} more",
+    health_healthy: "Healthy",
+    health_start_failed: "Failed to start",
+    health_pipeline_error: "{stage} error (code {code})",
+    health_pipeline_error_known: "{meaning} (code {code})",
+    health_ended_abnormally: "Ended abnormally (leave code {code})",
+    health_thinking_too_long: "Thinking for {secs} s",
+    health_slow_llm: "Slow LLM first token: up to {ms} ms ({over} of {of} turns)",
+    health_slow_asr: "Slow speech recognition: up to {ms} ms ({over} of {of} turns)",
+    health_slow_tts: "Slow speech synthesis: up to {ms} ms ({over} of {of} turns)",
+    health_tts_discontinuity: "Speech synthesis gaps: {count}",
+    health_interruptions: "Interrupted in {count} of {of} turns",
+    stage_other: "Pipeline",
+    meaning_asr_timeout: "Speech recognition timed out",
+    meaning_asr_internal_error: "Speech recognition internal error",
+    meaning_llm_timeout: "LLM timed out",
+    meaning_llm_rate_limited: "LLM rate limited",
+    meaning_llm_failed: "LLM request failed",
+    meaning_tts_timeout: "Speech synthesis timed out",
+    meaning_tts_rate_limited: "Speech synthesis rate limited",
+    meaning_tts_failed: "Speech synthesis failed",
 };
 
 /// The strings for `language`.
@@ -108,14 +278,88 @@ impl Strings {
                 &[("events", &lag_events.to_string()), ("secs", &lag_secs.to_string())],
             ),
             ConnectionStatus::Offline { reason } => fill(self.connection_offline, &[("reason", reason)]),
+            ConnectionStatus::Connecting => self.connection_connecting.to_owned(),
         }
     }
 
-    /// The banner text for a start-up notice.
+    /// The banner text for a notice.
     pub fn notice(&self, notice: &Notice) -> String {
         match notice {
             Notice::SettingsMovedAside { moved_to } => fill(self.notice_settings_moved_aside, &[("path", moved_to)]),
+            Notice::CacheMovedAside { moved_to } => fill(self.notice_cache_moved_aside, &[("path", moved_to)]),
+            Notice::CacheWriteFailing { message } => fill(self.notice_cache_write_failing, &[("message", message)]),
+            Notice::CacheWriteRecovered => self.notice_cache_write_recovered.to_owned(),
+            Notice::LinkFailed { message } => fill(self.notice_link_failed, &[("message", message)]),
         }
+    }
+
+    /// The badge label for a robot state.
+    pub fn robot_state(&self, state: RobotState) -> &'static str {
+        match state {
+            RobotState::Listening => self.state_listening,
+            RobotState::Thinking => self.state_thinking,
+            RobotState::Speaking => self.state_speaking,
+            RobotState::Interrupted => self.state_interrupted,
+            RobotState::Finished => self.state_finished,
+        }
+    }
+
+    /// What a health reason says to a supervisor, with its figures.
+    pub fn health_reason(&self, reason: &HealthReason) -> String {
+        let slow = |template: &str, ms: &u64, over: &usize, of: &usize| {
+            fill(template, &[("ms", &ms.to_string()), ("over", &over.to_string()), ("of", &of.to_string())])
+        };
+        match reason {
+            HealthReason::StartFailed => self.health_start_failed.to_owned(),
+            HealthReason::PipelineError { stage, code } => match self.error_meaning(*code) {
+                Some(meaning) => {
+                    fill(self.health_pipeline_error_known, &[("meaning", meaning), ("code", &code.to_string())])
+                }
+                None => fill(self.health_pipeline_error, &[("stage", self.stage(*stage)), ("code", &code.to_string())]),
+            },
+            HealthReason::EndedAbnormally { leave_code } => {
+                fill(self.health_ended_abnormally, &[("code", &leave_code.code().to_string())])
+            }
+            HealthReason::ThinkingTooLong { secs } => {
+                fill(self.health_thinking_too_long, &[("secs", &secs.to_string())])
+            }
+            HealthReason::SlowLlm { ms, turns_over, of } => slow(self.health_slow_llm, ms, turns_over, of),
+            HealthReason::SlowAsr { ms, turns_over, of } => slow(self.health_slow_asr, ms, turns_over, of),
+            HealthReason::SlowTts { ms, turns_over, of } => slow(self.health_slow_tts, ms, turns_over, of),
+            HealthReason::TtsDiscontinuity { count } => {
+                fill(self.health_tts_discontinuity, &[("count", &count.to_string())])
+            }
+            HealthReason::Interruptions { count, of } => {
+                fill(self.health_interruptions, &[("count", &count.to_string()), ("of", &of.to_string())])
+            }
+        }
+    }
+
+    /// A pipeline stage's name: the industry's abbreviations, the same in both languages.
+    fn stage(&self, stage: PipelineStage) -> &'static str {
+        match stage {
+            PipelineStage::Asr => "ASR",
+            PipelineStage::Llm => "LLM",
+            PipelineStage::Tts => "TTS",
+            PipelineStage::Other => self.stage_other,
+        }
+    }
+
+    /// What a documented TRTC pipeline error code means (`PipelineError::meaning`'s keys).
+    fn error_meaning(&self, code: i64) -> Option<&'static str> {
+        let probe = PipelineError { stage: PipelineStage::Other, code, message: String::new(), metric: String::new() };
+        Some(match probe.meaning()? {
+            "asr_timeout" => self.meaning_asr_timeout,
+            "asr_internal_error" => self.meaning_asr_internal_error,
+            "llm_timeout" => self.meaning_llm_timeout,
+            "llm_rate_limited" => self.meaning_llm_rate_limited,
+            "llm_failed" => self.meaning_llm_failed,
+            "tts_timeout" => self.meaning_tts_timeout,
+            "tts_rate_limited" => self.meaning_tts_rate_limited,
+            "tts_failed" => self.meaning_tts_failed,
+            // A key domain added later: the generic wording still names stage and code.
+            _ => return None,
+        })
     }
 
     /// Every string with its field name, for the completeness tests.
@@ -142,6 +386,56 @@ impl Strings {
             ("language_saved", self.language_saved),
             ("error_banner", self.error_banner),
             ("notice_settings_moved_aside", self.notice_settings_moved_aside),
+            ("notice_cache_moved_aside", self.notice_cache_moved_aside),
+            ("notice_cache_write_failing", self.notice_cache_write_failing),
+            ("notice_cache_write_recovered", self.notice_cache_write_recovered),
+            ("notice_link_failed", self.notice_link_failed),
+            ("dismiss", self.dismiss),
+            ("connection_connecting", self.connection_connecting),
+            ("wall_empty_connecting", self.wall_empty_connecting),
+            ("hub_label", self.hub_label),
+            ("hub_demo", self.hub_demo),
+            ("summary_live_calls", self.summary_live_calls),
+            ("summary_failing", self.summary_failing),
+            ("summary_degraded", self.summary_degraded),
+            ("summary_robot_states", self.summary_robot_states),
+            ("state_starting", self.state_starting),
+            ("state_ready", self.state_ready),
+            ("state_listening", self.state_listening),
+            ("state_thinking", self.state_thinking),
+            ("state_speaking", self.state_speaking),
+            ("state_interrupted", self.state_interrupted),
+            ("state_finished", self.state_finished),
+            ("speaker_customer", self.speaker_customer),
+            ("speaker_robot", self.speaker_robot),
+            ("tile_room", self.tile_room),
+            ("tile_nothing_said", self.tile_nothing_said),
+            ("tile_duration", self.tile_duration),
+            ("tile_errors", self.tile_errors),
+            ("tile_watchers", self.tile_watchers),
+            ("tile_locked_by", self.tile_locked_by),
+            ("tile_taken_over_by", self.tile_taken_over_by),
+            ("tile_more_reasons", self.tile_more_reasons),
+            ("health_healthy", self.health_healthy),
+            ("health_start_failed", self.health_start_failed),
+            ("health_pipeline_error", self.health_pipeline_error),
+            ("health_pipeline_error_known", self.health_pipeline_error_known),
+            ("health_ended_abnormally", self.health_ended_abnormally),
+            ("health_thinking_too_long", self.health_thinking_too_long),
+            ("health_slow_llm", self.health_slow_llm),
+            ("health_slow_asr", self.health_slow_asr),
+            ("health_slow_tts", self.health_slow_tts),
+            ("health_tts_discontinuity", self.health_tts_discontinuity),
+            ("health_interruptions", self.health_interruptions),
+            ("stage_other", self.stage_other),
+            ("meaning_asr_timeout", self.meaning_asr_timeout),
+            ("meaning_asr_internal_error", self.meaning_asr_internal_error),
+            ("meaning_llm_timeout", self.meaning_llm_timeout),
+            ("meaning_llm_rate_limited", self.meaning_llm_rate_limited),
+            ("meaning_llm_failed", self.meaning_llm_failed),
+            ("meaning_tts_timeout", self.meaning_tts_timeout),
+            ("meaning_tts_rate_limited", self.meaning_tts_rate_limited),
+            ("meaning_tts_failed", self.meaning_tts_failed),
         ]
     }
 }
@@ -177,6 +471,51 @@ mod tests {
             let has_cjk = text.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
             assert!(has_cjk, "zh-CN string {name} has no Chinese characters: {text}");
         }
+    }
+
+    #[test]
+    fn every_field_is_listed_for_the_completeness_tests() {
+        // `all()` is written by hand; a field left out of it would escape the checks above.
+        let listed = strings(Language::En).all().len();
+        let fields = include_str!("i18n.rs")
+            .split("pub struct Strings {")
+            .nth(1)
+            .and_then(|rest| rest.split("\n}\n").next())
+            .map(|body| body.lines().filter(|line| line.trim_start().starts_with("pub ")).count())
+            .unwrap();
+        assert_eq!(listed, fields, "Strings has {fields} fields but all() lists {listed}");
+    }
+
+    #[test]
+    fn health_reasons_read_as_sentences_with_their_figures() {
+        let (en, zh) = (strings(Language::En), strings(Language::ZhCn));
+        let rate_limited = HealthReason::PipelineError { stage: PipelineStage::Llm, code: 30201 };
+        assert_eq!(en.health_reason(&rate_limited), "LLM rate limited (code 30201)");
+        assert_eq!(zh.health_reason(&rate_limited), "大模型请求被限流（错误码 30201）");
+        let unknown = HealthReason::PipelineError { stage: PipelineStage::Tts, code: 40001 };
+        assert_eq!(en.health_reason(&unknown), "TTS error (code 40001)", "undocumented codes name the stage");
+        let other = HealthReason::PipelineError { stage: PipelineStage::Other, code: 7 };
+        assert_eq!(zh.health_reason(&other), "其他环节 出错（错误码 7）");
+        let slow = HealthReason::SlowLlm { ms: 3150, turns_over: 2, of: 5 };
+        assert_eq!(en.health_reason(&slow), "Slow LLM first token: up to 3150 ms (2 of 5 turns)");
+        assert_eq!(zh.health_reason(&slow), "大模型首字慢：最高 3150 毫秒（近 5 轮中 2 轮）");
+        assert_eq!(en.health_reason(&HealthReason::ThinkingTooLong { secs: 11 }), "Thinking for 11 s");
+        let storm = HealthReason::Interruptions { count: 3, of: 3 };
+        assert_eq!(zh.health_reason(&storm), "近 3 轮中被打断 3 次");
+        let ended = HealthReason::EndedAbnormally { leave_code: domain::event::LeaveCode::InternalError };
+        assert_eq!(en.health_reason(&ended), "Ended abnormally (leave code 98)");
+    }
+
+    #[test]
+    fn every_notice_names_what_happened() {
+        let en = strings(Language::En);
+        let failing = Notice::CacheWriteFailing { message: "disk full".into() };
+        assert!(en.notice(&failing).starts_with("Cannot write the local cache: disk full."));
+        let moved = Notice::CacheMovedAside { moved_to: "/d/cache.sqlite.corrupt".into() };
+        assert!(strings(Language::ZhCn).notice(&moved).contains("/d/cache.sqlite.corrupt"));
+        let link = Notice::LinkFailed { message: "hub token missing".into() };
+        assert_eq!(en.notice(&link), "Could not set up the link to the hub: hub token missing");
+        assert!(!en.notice(&Notice::CacheWriteRecovered).is_empty());
     }
 
     #[test]

@@ -1,11 +1,12 @@
-//! [`App`]: owns the reducer, loads the app info once, and lays out the screen.
+//! [`App`]: owns the reducer and the effects (app info, the live link, the clock) and lays
+//! out the screen.
 
 use domain::api::{GetAppInfo, Language, NoArgs, SetLanguage, SetLanguageRequest};
 use yew::prelude::*;
 
-use super::{footer::Footer, header::Header, wall::Wall};
+use super::{banners::Banners, footer::Footer, header::Header, wall::Wall};
 use crate::{
-    i18n::{fill, strings},
+    hooks::{now, use_clock, use_live_link},
     ipc::invoke,
     state::{Action, AppState},
 };
@@ -15,7 +16,7 @@ pub type AppContext = UseReducerHandle<AppState>;
 
 #[function_component]
 pub fn App() -> Html {
-    let state = use_reducer(|| AppState::new(browser_language()));
+    let state = use_reducer(|| AppState::new(browser_language(), now()));
 
     {
         let state = state.clone();
@@ -28,6 +29,8 @@ pub fn App() -> Html {
             });
         });
     }
+    use_live_link(state.dispatcher());
+    use_clock(state.dispatcher());
 
     // Keep <html lang> in step: WebKit picks CJK glyph shapes (SC vs JP) from it.
     use_effect_with(state.language, |language| {
@@ -37,33 +40,24 @@ pub fn App() -> Html {
     });
 
     let on_language = {
-        let state = state.clone();
+        let dispatcher = state.dispatcher();
         Callback::from(move |language: Language| {
-            state.dispatch(Action::LanguageChosen(language));
-            let state = state.clone();
+            dispatcher.dispatch(Action::LanguageChosen(language));
+            let dispatcher = dispatcher.clone();
             wasm_bindgen_futures::spawn_local(async move {
                 match invoke::<SetLanguage>(&SetLanguageRequest { language }).await {
-                    Ok(info) => state.dispatch(Action::InfoLoaded(info)),
-                    Err(err) => state.dispatch(Action::Failed(err)),
+                    Ok(info) => dispatcher.dispatch(Action::InfoLoaded(info)),
+                    Err(err) => dispatcher.dispatch(Action::Failed(err)),
                 }
             });
         })
     };
 
-    let text = strings(state.language);
-    let notices = state.info.as_ref().map(|info| info.notices.clone()).unwrap_or_default();
     html! {
         <ContextProvider<AppContext> context={state.clone()}>
             <div class="app">
                 <Header {on_language} />
-                if let Some(error) = &state.error {
-                    <div class="banner banner-error" role="alert" id="error-banner">
-                        { fill(text.error_banner, &[("message", &error.message)]) }
-                    </div>
-                }
-                { for notices.iter().map(|notice| html! {
-                    <div class="banner banner-notice" role="status">{ text.notice(notice) }</div>
-                }) }
+                <Banners />
                 <main class="content">
                     <Wall />
                 </main>

@@ -16,13 +16,9 @@ pub fn Header(props: &HeaderProps) -> Html {
     let state = use_context::<AppContext>();
     let Some(state) = state else { return Html::default() };
     let text = strings(state.language);
-    let connection = state.info.as_ref().map(|info| &info.connection);
-    let (badge_class, badge_text) = match connection {
-        None => ("status status-unknown", text.loading.to_owned()),
-        Some(status @ ConnectionStatus::NotConfigured) => ("status status-idle", text.connection(status)),
-        Some(status @ ConnectionStatus::Live) => ("status status-live", text.connection(status)),
-        Some(status @ ConnectionStatus::CatchingUp { .. }) => ("status status-warn", text.connection(status)),
-        Some(status @ ConnectionStatus::Offline { .. }) => ("status status-bad", text.connection(status)),
+    let (badge_class, badge_text) = match state.connection() {
+        None => ("status status-unknown".to_owned(), text.loading.to_owned()),
+        Some(status) => (format!("status status-{}", status_key(&status)), text.connection(&status)),
     };
     html! {
         <header class="header">
@@ -56,5 +52,16 @@ pub fn Header(props: &HeaderProps) -> Html {
                 </div>
             </div>
         </header>
+    }
+}
+
+/// A stable class-name suffix for a connection status (the summary bar uses it too).
+pub fn status_key(status: &ConnectionStatus) -> &'static str {
+    match status {
+        ConnectionStatus::NotConfigured => "idle",
+        ConnectionStatus::Live => "live",
+        ConnectionStatus::CatchingUp { .. } => "warn",
+        ConnectionStatus::Connecting => "connecting",
+        ConnectionStatus::Offline { .. } => "bad",
     }
 }

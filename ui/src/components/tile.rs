@@ -1,0 +1,95 @@
+//! One tile of the live wall: props in (a [`TileView`]), markup out. Unchanged tiles are
+//! not re-rendered: Yew compares the props.
+
+use domain::api::Language;
+use domain::event::Speaker;
+use yew::prelude::*;
+
+use crate::i18n::strings;
+use crate::wall_view::{Oversight, TileView};
+
+#[derive(Properties, PartialEq)]
+pub struct TileProps {
+    pub tile: TileView,
+    pub language: Language,
+}
+
+#[function_component]
+pub fn Tile(props: &TileProps) -> Html {
+    let text = strings(props.language);
+    let tile = &props.tile;
+    let speaker_class = |speaker: Speaker| match speaker {
+        Speaker::User => "speaker speaker-user",
+        Speaker::Robot => "speaker speaker-robot",
+    };
+    let tooltip = (!tile.reasons.is_empty()).then(|| tile.reasons.join("\n"));
+    html! {
+        <li class={classes!("tile", format!("tile-{}", tile.tone.key()))} data-task={tile.task.clone()}>
+            <div class="tile-top">
+                <div class="tile-who">
+                    <div class="tile-title">{ &tile.title }</div>
+                    if let Some(subtitle) = &tile.subtitle {
+                        <div class="tile-subtitle">{ subtitle }</div>
+                    }
+                </div>
+                <div class="tile-now">
+                    <div class="tile-duration" title={text.tile_duration}>{ &tile.duration }</div>
+                    <span class={classes!("badge", format!("badge-{}", tile.activity.key()))}>
+                        <span class="badge-dot" aria-hidden="true"></span>
+                        { tile.activity_label }
+                    </span>
+                </div>
+            </div>
+            if let Some(reason) = &tile.reason {
+                <div class="tile-reason" title={tooltip}>
+                    <span class="tile-reason-text">{ reason }</span>
+                    if let Some(more) = &tile.more_reasons {
+                        { " " }<span class="tile-more">{ more }</span>
+                    }
+                </div>
+            }
+            <p class="tile-line">
+                if let Some(said) = &tile.last_sentence {
+                    <span class={speaker_class(said.speaker)}>{ said.speaker_label }</span>
+                    { &said.text }
+                } else {
+                    <span class="tile-quiet">{ text.tile_nothing_said }</span>
+                }
+            </p>
+            <div class="tile-foot">
+                <span class={classes!("tile-errors", (tile.errors > 0).then_some("has-errors"))}>
+                    { &tile.errors_label }
+                </span>
+                <span class={classes!("tile-watchers", (tile.watchers > 0).then_some("has-watchers"))}>
+                    { eye_icon() }{ &tile.watchers_label }
+                </span>
+                if let Some(oversight) = &tile.oversight {
+                    <span class={classes!("tile-oversight", match oversight {
+                        Oversight::TakenOver { .. } => "taken-over",
+                        Oversight::Locked { .. } => "locked",
+                    })}>
+                        { lock_icon() }{ oversight.label() }
+                    </span>
+                }
+            </div>
+        </li>
+    }
+}
+
+fn eye_icon() -> Html {
+    html! {
+        <svg class="icon" viewBox="0 0 16 16" aria-hidden="true">
+            <path d="M1 8s2.6-5 7-5 7 5 7 5-2.6 5-7 5-7-5-7-5z" fill="none" stroke="currentColor" stroke-width="1.5" />
+            <circle cx="8" cy="8" r="2.2" fill="currentColor" />
+        </svg>
+    }
+}
+
+fn lock_icon() -> Html {
+    html! {
+        <svg class="icon" viewBox="0 0 16 16" aria-hidden="true">
+            <rect x="3" y="7" width="10" height="7" rx="1.5" fill="currentColor" />
+            <path d="M5.2 7V5a2.8 2.8 0 0 1 5.6 0v2" fill="none" stroke="currentColor" stroke-width="1.6" />
+        </svg>
+    }
+}
