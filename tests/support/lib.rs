@@ -35,6 +35,17 @@ pub struct Launch {
     pub data_dir: PathBuf,
     /// Value for `LANG` (LC_ALL and LC_MESSAGES are cleared so this decides).
     pub lang: String,
+    /// When set, `dbus-monitor` records every desktop notification sent on the app's D-Bus
+    /// session into this file (`tauri-plugin-notification` answers Ok even when nothing
+    /// was delivered, so the bus is the only honest witness).
+    pub notifications: Option<PathBuf>,
+}
+
+impl Launch {
+    /// A launch with `data_dir` and `LANG=lang`, no notification recording.
+    pub fn new(data_dir: &Path, lang: &str) -> Launch {
+        Launch { data_dir: data_dir.to_path_buf(), lang: lang.to_owned(), notifications: None }
+    }
 }
 
 /// The running app, its virtual screen and its WebDriver session.
@@ -52,11 +63,22 @@ impl App {
         let (display, screen) = start_xvfb()?;
         let (port, native_port) = (free_port()?, free_port()?);
         let log = launch_log()?;
+        let tauri_driver =
+            format!("tauri-driver --port {port} --native-port {native_port} --native-driver /usr/bin/WebKitWebDriver");
+        // One shell inside the session: the monitor (if wanted) joins the same bus first.
+        let script = match &launch.notifications {
+            Some(file) => format!(
+                "dbus-monitor --session \"interface='org.freedesktop.Notifications',member='Notify'\" > '{}' 2>&1 & exec {tauri_driver}",
+                file.display()
+            ),
+            None => format!("exec {tauri_driver}"),
+        };
         let mut driver = Command::new("dbus-run-session");
         driver
-            .args(["--", "tauri-driver", "--port", &port.to_string(), "--native-port", &native_port.to_string()])
-            .args(["--native-driver", "/usr/bin/WebKitWebDriver"])
+            .args(["--", "sh", "-c", &script])
             .env("DISPLAY", &display)
+            // Tokens in a throwaway file, never in a keychain of the machine running the tests.
+            .env("SWITCHBOARD_KEYCHAIN", "off")
             .env("SWITCHBOARD_DATA_DIR", &launch.data_dir)
             .env("LANG", &launch.lang)
             .env_remove("LC_ALL")
@@ -111,6 +133,23 @@ impl App {
     pub async fn click(&self, css: &str) -> Result<()> {
         self.client.find(Locator::Css(css)).await.with_context(|| format!("no `{css}` to click"))?.click().await?;
         Ok(())
+    }
+
+    /// Calls an app command through the window's real Tauri bridge, as the UI does, and
+    /// answers its JSON result (or the command's error as an `Err`).
+    pub async fn invoke(&self, command: &str, req: serde_json::Value) -> Result<serde_json::Value> {
+        let script = "const [cmd, req, done] = arguments; \
+                      window.__TAURI__.core.invoke(cmd, { req }) \
+                        .then(ok => done({ ok }), err => done({ err: JSON.stringify(err) }));";
+        let answer = self
+            .client
+            .execute_async(script, vec![serde_json::Value::from(command), req])
+            .await
+            .with_context(|| format!("cannot run {command} in the window"))?;
+        match answer.get("err") {
+            Some(err) => bail!("{command} failed: {err}"),
+            None => Ok(answer.get("ok").cloned().unwrap_or(serde_json::Value::Null)),
+        }
     }
 
     /// Saves a PNG screenshot of the window as `<artifacts>/e2e/<name>.png` and returns its path.

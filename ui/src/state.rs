@@ -10,6 +10,7 @@
 use std::cell::{Ref, RefCell};
 use std::rc::Rc;
 
+use domain::alert::FiredAlert;
 use domain::api::{ApiError, AppInfo, ConnectionStatus, Language, LiveSnapshot, LiveUpdate, Notice};
 use domain::ids::SourceMs;
 use yew::Reducible;
@@ -88,7 +89,13 @@ pub struct AppState {
     pub live: SharedFeed,
     /// The wall's clock (ms since the epoch, the same scale as events' source times).
     pub now: SourceMs,
+    /// Alerts pushed since the window opened, newest last (at most [`MAX_ALERTS`]); the
+    /// full list lives in the engine's cache.
+    pub alerts: Rc<Vec<FiredAlert>>,
 }
+
+/// Alerts the window keeps in memory.
+pub const MAX_ALERTS: usize = 500;
 
 impl AppState {
     pub fn new(initial_language: Language, now: SourceMs) -> AppState {
@@ -101,6 +108,7 @@ impl AppState {
             banners: Vec::new(),
             next_banner: 1,
             live: SharedFeed::new(),
+            alerts: Rc::new(Vec::new()),
             now,
         }
     }
@@ -215,6 +223,13 @@ impl Reducible for AppState {
                 next.update_live(|feed| feed.receive_connection(status));
             }
             Action::LiveUpdated(LiveUpdate::Notice { notice }) => next.show_notice(notice),
+            Action::LiveUpdated(LiveUpdate::Alert { alert }) => {
+                let alerts = Rc::make_mut(&mut next.alerts);
+                alerts.push(alert);
+                if alerts.len() > MAX_ALERTS {
+                    alerts.remove(0);
+                }
+            }
             Action::NoticeDismissed(id) => next.banners.retain(|banner| banner.id != id),
             Action::Tick(now) => next.now = now,
         }
