@@ -7,6 +7,7 @@
 //! What deliberately does not: anything from `tauri` (the shell in `src-tauri` adapts this
 //! crate to IPC), and UI state (the webview folds events itself with `domain`'s fold).
 
+pub mod cache;
 pub mod console;
 pub mod settings;
 
