@@ -1,0 +1,124 @@
+//! Full-text search over final sentences, newest first, with highlighted snippets.
+//!
+//! Matching is `fts.rs`'s: Chinese by characters side by side (2-character queries such as
+//! 投诉 included), English by words and word prefixes, every term required. Hits come newest
+//! first; the snippets are made in a second statement for just the hits on the page, since
+//! SQLite would otherwise build one for every match before sorting.
+
+use std::collections::HashMap;
+
+use domain::event::Speaker;
+use domain::ids::{RoundId, SourceMs, TaskId, UserId};
+use serde::{Deserialize, Serialize};
+use sqlx::Connection;
+
+use super::error::{to_u64, CacheError};
+use super::fts::{display_form, match_expression, ELLIPSIS, HIGHLIGHT_END, HIGHLIGHT_START};
+use super::Cache;
+
+/// The most hits one search answers.
+const MAX_HITS: u32 = 200;
+/// Tokens around a hit in a snippet (a CJK character is one token, an English word one).
+const SNIPPET_TOKENS: i64 = 24;
+
+/// A final sentence that matched.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchHit {
+    pub task: TaskId,
+    pub round: RoundId,
+    /// Who spoke: `None` when the fold could not tell the customer from the robot.
+    pub speaker: Option<Speaker>,
+    pub user: UserId,
+    /// When the sentence was final (source time).
+    pub at: SourceMs,
+    /// When the call started (source time).
+    pub call_started_ms: SourceMs,
+    /// The sentence (or the part of it around the hits, with [`ELLIPSIS`] where text was
+    /// left out), each hit between [`HIGHLIGHT_START`] and [`HIGHLIGHT_END`]; split it with
+    /// [`super::fts::highlights`]. Plain text otherwise: render it as text, never as markup.
+    pub snippet: String,
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct HitRow {
+    id: i64,
+    task_id: String,
+    round_id: String,
+    user_id: String,
+    speaker: Option<String>,
+    at_ms: i64,
+    started_ms: i64,
+}
+
+impl Cache {
+    /// Final sentences matching `query`, newest first, at most `limit` (1–200). A query
+    /// with no letter, digit or CJK character finds nothing.
+    ///
+    /// # Errors
+    /// [`CacheError::Database`] when the search fails.
+    pub async fn search(&self, query: &str, limit: u32) -> Result<Vec<SearchHit>, CacheError> {
+        let Some(expression) = match_expression(query) else {
+            return Ok(Vec::new());
+        };
+        let failed = |e| CacheError::db("search sentences", e);
+        let mut conn = self.reader().acquire().await.map_err(failed)?;
+        // One snapshot for both statements.
+        let mut tx = conn.begin().await.map_err(failed)?;
+        let rows: Vec<HitRow> = sqlx::query_as(
+            "SELECT s.id, s.task_id, s.round_id, s.user_id, s.speaker, s.at_ms, c.started_ms \
+             FROM sentences_fts JOIN sentences s ON s.id = sentences_fts.rowid JOIN calls c ON c.task_id = s.task_id \
+             WHERE sentences_fts MATCH ?1 ORDER BY s.at_ms DESC, s.id DESC LIMIT ?2",
+        )
+        .bind(&expression)
+        .bind(i64::from(limit.clamp(1, MAX_HITS)))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(failed)?;
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
+        let ids = serde_json::to_string(&ids)
+            .map_err(|e| CacheError::Database { operation: "search sentences", cause: e.to_string() })?;
+        let snippets: HashMap<i64, String> = sqlx::query_as::<_, (i64, String)>(
+            "SELECT rowid, snippet(sentences_fts, 0, ?2, ?3, ?4, ?5) FROM sentences_fts \
+             WHERE sentences_fts MATCH ?1 AND rowid IN (SELECT value FROM json_each(?6))",
+        )
+        .bind(&expression)
+        .bind(HIGHLIGHT_START.to_string())
+        .bind(HIGHLIGHT_END.to_string())
+        .bind(ELLIPSIS)
+        .bind(SNIPPET_TOKENS)
+        .bind(ids)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(failed)?
+        .into_iter()
+        .collect();
+        tx.commit().await.map_err(failed)?;
+        rows.into_iter()
+            .map(|row| {
+                let speaker = match row.speaker.as_deref() {
+                    None => None,
+                    Some("user") => Some(Speaker::User),
+                    Some("robot") => Some(Speaker::Robot),
+                    Some(other) => {
+                        return Err(CacheError::unreadable(
+                            format!("sentence {}", row.id),
+                            format!("speaker {other:?}"),
+                        ))
+                    }
+                };
+                Ok(SearchHit {
+                    snippet: snippets.get(&row.id).map(|s| display_form(s)).unwrap_or_default(),
+                    task: TaskId::new(row.task_id),
+                    round: RoundId::new(row.round_id),
+                    speaker,
+                    user: UserId::new(row.user_id),
+                    at: SourceMs(to_u64(row.at_ms)),
+                    call_started_ms: SourceMs(to_u64(row.started_ms)),
+                })
+            })
+            .collect()
+    }
+}
