@@ -126,7 +126,11 @@ mod tests {
     fn saved_settings_are_read_back_and_the_directory_is_created() {
         let dir = tempfile::tempdir().unwrap();
         let file = SettingsFile::in_dir(&dir.path().join("nested/data"));
-        let settings = Settings { language: Some(Language::ZhCn) };
+        let settings = Settings {
+            language: Some(Language::ZhCn),
+            hub_url: Some("https://hub.example.com".into()),
+            retention_days: Some(30),
+        };
         file.save(&settings).expect("save");
         assert_eq!(file.load().expect("load"), settings);
         let text = fs::read_to_string(file.path()).unwrap();
@@ -149,10 +153,12 @@ mod tests {
     fn a_failed_save_keeps_the_previous_settings() {
         let dir = tempfile::tempdir().unwrap();
         let file = SettingsFile::in_dir(dir.path());
-        file.save(&Settings { language: Some(Language::En) }).unwrap();
+        file.save(&Settings { language: Some(Language::En), ..Settings::default() }).unwrap();
         // A directory where the temporary file should go makes the write fail.
         fs::create_dir(dir.path().join(format!(".{FILE_NAME}.tmp"))).unwrap();
-        let err = file.save(&Settings { language: Some(Language::ZhCn) }).expect_err("write must fail");
+        let err = file
+            .save(&Settings { language: Some(Language::ZhCn), ..Settings::default() })
+            .expect_err("write must fail");
         assert!(err.to_string().contains("cannot write settings file"), "got {err}");
         assert_eq!(file.load().unwrap().language, Some(Language::En), "old settings must survive");
     }

@@ -74,21 +74,32 @@ pub(crate) async fn open_checked(path: &Path) -> Result<(SqliteConnection, Optio
             moved_aside = Some(MovedAside { path: moved, reason });
         }
     }
-    let mut conn = connect_writer(path).await?;
-    match MIGRATOR.run(&mut conn).await {
-        Ok(()) => Ok((conn, moved_aside)),
+    match migrate(path).await {
+        Ok(()) => Ok((connect_writer(path).await?, moved_aside)),
         Err(error) if moved_aside.is_none() && schema_is_foreign(&error) => {
             // Not ours to migrate: keep it for whoever wrote it, and start afresh.
-            let _ = conn.close().await;
             let reason = format!("its schema cannot be migrated by this version: {error}");
             let moved = move_aside(path)?;
             tracing::warn!(path = %path.display(), moved_to = %moved.display(), %reason, "cache file unusable; moved aside, starting a fresh cache");
-            let mut conn = connect_writer(path).await?;
-            MIGRATOR.run(&mut conn).await.map_err(|e| migrate_error(path, &e))?;
-            Ok((conn, Some(MovedAside { path: moved, reason })))
+            migrate(path).await.map_err(|e| migrate_error(path, &e))?;
+            Ok((connect_writer(path).await?, Some(MovedAside { path: moved, reason })))
         }
         Err(error) => Err(migrate_error(path, &error)),
     }
+}
+
+/// Runs the migrations through a one-connection pool that is closed after.
+///
+/// Through a pool, not over the writer's `&mut SqliteConnection`: that path goes through
+/// sqlx's higher-ranked `Acquire`, and its future would make every caller's future fail
+/// `Send` checks in generic contexts such as `tokio::spawn` (rust-lang/rust#102211).
+async fn migrate(path: &Path) -> Result<(), MigrateError> {
+    let options =
+        writer_options(path).map_err(|e| MigrateError::Source(Box::new(std::io::Error::other(e.to_string()))))?;
+    let pool = sqlx::sqlite::SqlitePoolOptions::new().max_connections(1).connect_with(options).await?;
+    let result = MIGRATOR.run(&pool).await;
+    pool.close().await;
+    result
 }
 
 /// Opens a writer connection (creating the file if needed).
