@@ -74,7 +74,7 @@ pub(crate) async fn open_checked(path: &Path) -> Result<(SqliteConnection, Optio
             moved_aside = Some(MovedAside { path: moved, reason });
         }
     }
-    let mut conn = connect_writer(path).await?;
+    let mut conn = connect_writer(path, true).await?;
     match MIGRATOR.run(&mut conn).await {
         Ok(()) => Ok((conn, moved_aside)),
         Err(error) if moved_aside.is_none() && schema_is_foreign(&error) => {
@@ -83,7 +83,7 @@ pub(crate) async fn open_checked(path: &Path) -> Result<(SqliteConnection, Optio
             let reason = format!("its schema cannot be migrated by this version: {error}");
             let moved = move_aside(path)?;
             tracing::warn!(path = %path.display(), moved_to = %moved.display(), %reason, "cache file unusable; moved aside, starting a fresh cache");
-            let mut conn = connect_writer(path).await?;
+            let mut conn = connect_writer(path, true).await?;
             MIGRATOR.run(&mut conn).await.map_err(|e| migrate_error(path, &e))?;
             Ok((conn, Some(MovedAside { path: moved, reason })))
         }
@@ -91,9 +91,10 @@ pub(crate) async fn open_checked(path: &Path) -> Result<(SqliteConnection, Optio
     }
 }
 
-/// Opens a writer connection (creating the file if needed).
-pub(crate) async fn connect_writer(path: &Path) -> Result<SqliteConnection, CacheError> {
-    writer_options(path)?.connect().await.map_err(|e| CacheError::Open {
+/// Opens a writer connection, creating the file only when `create` (at start; a writer
+/// reconnecting after a failure must find the migrated file, not make an empty one).
+pub(crate) async fn connect_writer(path: &Path, create: bool) -> Result<SqliteConnection, CacheError> {
+    writer_options(path)?.create_if_missing(create).connect().await.map_err(|e| CacheError::Open {
         operation: "open the cache",
         path: path.to_path_buf(),
         cause: e.to_string(),
