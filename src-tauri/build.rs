@@ -13,6 +13,9 @@ fn main() {
             "acknowledge_alert",
             "alert_rules",
             "set_alert_rules",
+            "test_hub_connection",
+            "connect_hub",
+            "use_demo",
         ]),
     );
     if let Err(err) = tauri_build::try_build(attributes) {

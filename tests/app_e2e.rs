@@ -46,7 +46,7 @@ async fn the_built_in_demo_brings_live_calls_to_the_wall_within_seconds() -> Res
     println!("{tiles} live call tile(s) {:?} after the window opened", started.elapsed());
     // What the tile says came through hub → client → cache → event channel → UI fold.
     app.wait_text("#wall-summary", |text| !text.is_empty()).await?;
-    assert!(data.path().join("cache.sqlite").exists(), "the events are cached");
+    assert!(data.path().join("cache-demo.sqlite").exists(), "the events are cached");
     // The footer is filled from the `app_info` command: version and data directory came
     // from the shell, not from the page.
     app.wait_for("#app-version", &format!("Version {}", env!("CARGO_PKG_VERSION"))).await?;

@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use domain::alert::AlertRules;
 use domain::api::{
-    self, AlertEntry, AlertRef, ApiError, AppInfo, Command, LiveSnapshot, NoArgs, SetAlertRulesRequest,
-    SetLanguageRequest,
+    self, AlertEntry, AlertRef, ApiError, AppInfo, Command, HubCheck, HubCredentials, LiveSnapshot, NoArgs,
+    SetAlertRulesRequest, SetLanguageRequest,
 };
 use engine::Console;
 use tauri::State;
@@ -22,6 +22,9 @@ const _: () = assert!(eq(api::GetAlerts::NAME, "alerts"));
 const _: () = assert!(eq(api::AcknowledgeAlert::NAME, "acknowledge_alert"));
 const _: () = assert!(eq(api::GetAlertRules::NAME, "alert_rules"));
 const _: () = assert!(eq(api::SetAlertRules::NAME, "set_alert_rules"));
+const _: () = assert!(eq(api::TestHubConnection::NAME, "test_hub_connection"));
+const _: () = assert!(eq(api::ConnectHub::NAME, "connect_hub"));
+const _: () = assert!(eq(api::UseDemo::NAME, "use_demo"));
 
 const fn eq(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
@@ -77,6 +80,22 @@ pub async fn alert_rules(console: ConsoleState<'_>, req: NoArgs) -> Result<Alert
 #[tauri::command]
 pub async fn set_alert_rules(console: ConsoleState<'_>, req: SetAlertRulesRequest) -> Result<AlertRules, ApiError> {
     console.set_alert_rules(req.rules).await.map_err(edge)
+}
+
+#[tauri::command]
+pub async fn test_hub_connection(console: ConsoleState<'_>, req: HubCredentials) -> Result<HubCheck, ApiError> {
+    console.test_hub_connection(&req).await.map_err(edge)
+}
+
+#[tauri::command]
+pub async fn connect_hub(console: ConsoleState<'_>, req: HubCredentials) -> Result<AppInfo, ApiError> {
+    console.connect_hub(&req).await.map_err(edge)
+}
+
+#[tauri::command]
+pub async fn use_demo(console: ConsoleState<'_>, req: NoArgs) -> Result<AppInfo, ApiError> {
+    let NoArgs {} = req;
+    console.use_demo().await.map_err(edge)
 }
 
 /// Every engine error on its way to the webview: logged in full here, sent as

@@ -33,7 +33,7 @@ pub fn run() {
             tracing::info!(data_dir = %console.data_dir().display(), "console opened");
             app.manage(console.clone());
             let sink = Arc::new(sink::TauriSink::new(app.handle().clone()));
-            tauri::async_runtime::spawn(async move { console.run_link(sink).await });
+            tauri::async_runtime::spawn(async move { console.start_link(sink).await });
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
@@ -44,6 +44,9 @@ pub fn run() {
             commands::acknowledge_alert,
             commands::alert_rules,
             commands::set_alert_rules,
+            commands::test_hub_connection,
+            commands::connect_hub,
+            commands::use_demo,
         ])
         .run(tauri::generate_context!("../tauri.conf.json"));
     if let Err(err) = result {

@@ -90,6 +90,63 @@ pub enum LiveUpdate {
     Alert { alert: FiredAlert },
 }
 
+/// `test_hub_connection`: checks a hub URL and token without changing anything.
+#[derive(Debug, Clone, Copy)]
+pub struct TestHubConnection;
+
+impl Command for TestHubConnection {
+    const NAME: &'static str = "test_hub_connection";
+    type Request = HubCredentials;
+    type Response = HubCheck;
+}
+
+/// `connect_hub`: checks, then keeps the token (keychain, else a private file) and the
+/// URL, and relinks the console to that hub; answers the new [`AppInfo`].
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectHub;
+
+impl Command for ConnectHub {
+    const NAME: &'static str = "connect_hub";
+    type Request = HubCredentials;
+    type Response = AppInfo;
+}
+
+/// `use_demo`: forgets the configured hub and relinks to the built-in demo.
+#[derive(Debug, Clone, Copy)]
+pub struct UseDemo;
+
+impl Command for UseDemo {
+    const NAME: &'static str = "use_demo";
+    type Request = NoArgs;
+    type Response = AppInfo;
+}
+
+/// A hub address and a supervisor token as typed in the settings screen. `Debug` never
+/// shows the token.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HubCredentials {
+    pub url: String,
+    pub token: String,
+}
+
+impl std::fmt::Debug for HubCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HubCredentials").field("url", &self.url).field("token", &"***").finish()
+    }
+}
+
+/// What a hub said about a token: who it belongs to and what they may do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HubCheck {
+    pub user: String,
+    /// `viewer`, `supervisor` or `lead`.
+    pub role: String,
+    /// The hub's newest sequence number.
+    pub last_seq: u64,
+}
+
 /// `alerts`: the fired alerts, newest first.
 #[derive(Debug, Clone, Copy)]
 pub struct GetAlerts;
@@ -306,6 +363,8 @@ pub enum ErrorCode {
     BadRequest,
     /// Reading or writing the console's files failed.
     Storage,
+    /// The hub could not be reached, refused the token, or refused the request.
+    Hub,
     /// The bridge itself failed (no shell, or the shell did not answer).
     Ipc,
     /// Anything else; the message says what.

@@ -2,8 +2,11 @@
 //!
 //! One value built once at start-up and shared by every command. Each public method is
 //! one use case and answers with `domain::api` types, so the shell's commands stay
-//! one-line adapters. [`Console::run_link`] is the long-running part (see [`crate::link`]);
-//! the commands read what it shares.
+//! one-line adapters. [`Console::start_link`] starts the long-running part (see
+//! [`crate::link`]); the commands read what it shares. Connecting to another hub (or back
+//! to the demo) stops the running link cleanly — its demo, subscription and cache — and
+//! starts a new one with fresh state: each hub has its own cache file, because the cursor
+//! is that hub's sequence number.
 
 use std::{
     fs,
@@ -14,12 +17,15 @@ use std::{
 
 use domain::alert::{AlertRules, FiredAlert, RuleError};
 use domain::api::{
-    AlertEntry, AlertRef, ApiError, AppInfo, ConnectionStatus, ErrorCode, Language, LiveSnapshot, Notice,
+    AlertEntry, AlertRef, ApiError, AppInfo, ConnectionStatus, ErrorCode, HubCheck, HubCredentials, Language,
+    LiveSnapshot, Notice,
 };
 
 use crate::cache::{CacheError, FiredQuery};
-use crate::link::{self, LinkConfig, LinkState, UiSink};
+use crate::hub_client::{ClientOptions, HubClient, HubToken};
+use crate::link::{self, LinkConfig, LinkHandle, LinkState, UiSink};
 use crate::settings::{Settings, SettingsError, SettingsFile, DEFAULT_RETENTION_DAYS};
+use crate::token_store::TokenStore;
 
 /// The console's state for one data directory.
 #[derive(Debug)]
@@ -30,7 +36,12 @@ pub struct Console {
     settings_file: SettingsFile,
     settings: Mutex<Settings>,
     notices: Vec<Notice>,
-    link: Arc<LinkState>,
+    /// The running link's shared state (a fresh one for each link).
+    link_state: Mutex<Arc<LinkState>>,
+    /// The running link, to stop it before starting another.
+    running: tokio::sync::Mutex<Option<LinkHandle>>,
+    /// Where the running link sends its updates (kept for relinking).
+    sink: Mutex<Option<Arc<dyn UiSink>>>,
 }
 
 /// Why a console command failed. Never carries a secret.
@@ -46,12 +57,17 @@ pub enum ConsoleError {
     NotReady,
     #[error("there is no alert for call {call} and rule {rule}")]
     NoSuchAlert { call: String, rule: String },
+    #[error("{0}")]
+    Hub(#[from] crate::hub_client::HubError),
+    #[error(transparent)]
+    Token(#[from] crate::token_store::TokenError),
 }
 
 impl From<ConsoleError> for ApiError {
     fn from(err: ConsoleError) -> ApiError {
         let code = match &err {
-            ConsoleError::Settings(_) | ConsoleError::Cache(_) => ErrorCode::Storage,
+            ConsoleError::Settings(_) | ConsoleError::Cache(_) | ConsoleError::Token(_) => ErrorCode::Storage,
+            ConsoleError::Hub(_) => ErrorCode::Hub,
             ConsoleError::Rules(_) | ConsoleError::NoSuchAlert { .. } => ErrorCode::BadRequest,
             ConsoleError::NotReady => ErrorCode::Internal,
         };
@@ -102,7 +118,9 @@ impl Console {
             settings_file,
             settings: Mutex::new(settings),
             notices,
-            link: Arc::new(LinkState::default()),
+            link_state: Mutex::new(Arc::new(LinkState::default())),
+            running: tokio::sync::Mutex::new(None),
+            sink: Mutex::new(None),
         })
     }
 
@@ -111,7 +129,12 @@ impl Console {
     }
 
     /// What the UI shows about the app: version, paths, language and connection.
+    fn link(&self) -> Arc<LinkState> {
+        self.link_state.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
     pub fn app_info(&self) -> AppInfo {
+        let link = self.link();
         let saved = self.settings.lock().unwrap_or_else(PoisonError::into_inner).language;
         AppInfo {
             version: self.version.clone(),
@@ -119,15 +142,21 @@ impl Console {
             os_locale: self.os_locale.clone(),
             language: saved.unwrap_or_else(|| Language::from_locale(self.os_locale.as_deref())),
             language_saved: saved.is_some(),
-            connection: self.link.status().unwrap_or(ConnectionStatus::NotConfigured),
-            notices: self.notices.iter().cloned().chain(self.link.notices()).collect(),
-            hub: self.link.hub(),
+            connection: link.status().unwrap_or(ConnectionStatus::NotConfigured),
+            notices: self.notices.iter().cloned().chain(link.notices()).collect(),
+            hub: link.hub(),
         }
     }
 
-    /// Runs the console's link (the configured hub, or the built-in demo) until the process
-    /// ends, sending live updates and notifications to `sink`. Call once.
-    pub async fn run_link(&self, sink: Arc<dyn UiSink>) {
+    /// Starts the console's link (the configured hub, or the built-in demo) in the
+    /// background, sending live updates and notifications to `sink`. Must be called from
+    /// within a tokio runtime. A link already running is stopped first.
+    pub async fn start_link(&self, sink: Arc<dyn UiSink>) {
+        *self.sink.lock().unwrap_or_else(PoisonError::into_inner) = Some(sink.clone());
+        let mut running = self.running.lock().await;
+        if let Some(handle) = running.take() {
+            handle.stop().await;
+        }
         let settings = self.settings.lock().unwrap_or_else(PoisonError::into_inner).clone();
         let config = LinkConfig {
             data_dir: self.data_dir.clone(),
@@ -137,13 +166,76 @@ impl Console {
                 u64::from(settings.retention_days.unwrap_or(DEFAULT_RETENTION_DAYS)) * 86_400,
             ),
         };
-        link::run(self.link.clone(), config, sink).await;
+        let state = Arc::new(LinkState::default());
+        *self.link_state.lock().unwrap_or_else(PoisonError::into_inner) = state.clone();
+        *running = Some(link::spawn(state, config, sink));
+    }
+
+    /// Stops the running link, if any (its demo, subscription and cache writer).
+    pub async fn stop_link(&self) {
+        if let Some(handle) = self.running.lock().await.take() {
+            handle.stop().await;
+        }
+    }
+
+    /// Checks a hub URL and token: reachable, a Switchboard hub, the token accepted.
+    ///
+    /// # Errors
+    /// [`ConsoleError::Hub`] naming what failed (bad URL, unreachable, not a hub, token refused).
+    pub async fn test_hub_connection(&self, hub: &HubCredentials) -> Result<HubCheck, ConsoleError> {
+        let client = HubClient::new(&hub.url, HubToken::new(hub.token.clone())?, ClientOptions::default())?;
+        let identity = client.test_connection().await?;
+        Ok(HubCheck { user: identity.user, role: identity.role.as_str().to_owned(), last_seq: identity.last_seq })
+    }
+
+    /// Checks `hub`, keeps its token (keychain, else a 0600 file) and URL, and relinks to it.
+    ///
+    /// # Errors
+    /// As [`Console::test_hub_connection`] (nothing is saved then); [`ConsoleError::Token`]
+    /// or [`ConsoleError::Settings`] when saving fails.
+    pub async fn connect_hub(&self, hub: &HubCredentials) -> Result<AppInfo, ConsoleError> {
+        self.test_hub_connection(hub).await?;
+        let token = HubToken::new(hub.token.clone())?;
+        let client = HubClient::new(&hub.url, token.clone(), ClientOptions::default())?;
+        let url = client.base_url().to_owned();
+        TokenStore::new(&self.data_dir).save(&url, &token).await?;
+        self.update_settings(|settings| settings.hub_url = Some(url))?;
+        self.relink().await;
+        Ok(self.app_info())
+    }
+
+    /// Forgets the configured hub (its token stays saved) and relinks to the built-in demo.
+    ///
+    /// # Errors
+    /// [`ConsoleError::Settings`] when the settings cannot be saved.
+    pub async fn use_demo(&self) -> Result<AppInfo, ConsoleError> {
+        self.update_settings(|settings| settings.hub_url = None)?;
+        self.relink().await;
+        Ok(self.app_info())
+    }
+
+    /// Restarts the link with the current settings, if it was started.
+    async fn relink(&self) {
+        let sink = self.sink.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        if let Some(sink) = sink {
+            self.start_link(sink).await;
+        }
+    }
+
+    fn update_settings(&self, change: impl FnOnce(&mut Settings)) -> Result<(), ConsoleError> {
+        let mut settings = self.settings.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut updated = settings.clone();
+        change(&mut updated);
+        self.settings_file.save(&updated)?;
+        *settings = updated;
+        Ok(())
     }
 
     /// The events of the calls on the live wall, for the UI to fold (see [`LiveSnapshot`]).
     pub fn live_snapshot(&self) -> LiveSnapshot {
-        let (events, last_seq) = self.link.snapshot();
-        LiveSnapshot { events, last_seq, connection: self.link.status().unwrap_or(ConnectionStatus::NotConfigured) }
+        let link = self.link();
+        let (events, last_seq) = link.snapshot();
+        LiveSnapshot { events, last_seq, connection: link.status().unwrap_or(ConnectionStatus::NotConfigured) }
     }
 
     /// Fired alerts, newest first.
@@ -151,7 +243,8 @@ impl Console {
     /// # Errors
     /// [`ConsoleError::NotReady`] before the cache is open; [`ConsoleError::Cache`].
     pub async fn alerts(&self) -> Result<Vec<AlertEntry>, ConsoleError> {
-        let cache = self.link.cache().ok_or(ConsoleError::NotReady)?;
+        let link = self.link();
+        let cache = link.cache().ok_or(ConsoleError::NotReady)?;
         let stored = cache.fired_alerts(&FiredQuery { limit: 500, ..FiredQuery::default() }).await?;
         Ok(stored
             .into_iter()
@@ -173,20 +266,21 @@ impl Console {
     /// # Errors
     /// [`ConsoleError::NoSuchAlert`], [`ConsoleError::NotReady`], [`ConsoleError::Cache`].
     pub async fn acknowledge_alert(&self, which: &AlertRef) -> Result<Vec<AlertEntry>, ConsoleError> {
-        let cache = self.link.cache().ok_or(ConsoleError::NotReady)?;
+        let link = self.link();
+        let cache = link.cache().ok_or(ConsoleError::NotReady)?;
         let query = FiredQuery { task: Some(which.call.clone()), limit: 1_000, ..FiredQuery::default() };
         let row =
             cache.fired_alerts(&query).await?.into_iter().find(|row| row.rule_id == which.rule.as_str()).ok_or_else(
                 || ConsoleError::NoSuchAlert { call: which.call.to_string(), rule: which.rule.to_string() },
             )?;
-        let by = self.link.user().unwrap_or_else(|| "this console".to_owned());
+        let by = link.user().unwrap_or_else(|| "this console".to_owned());
         cache.acknowledge_alert(row.id, &by, link::now_ms()).await?;
         self.alerts().await
     }
 
     /// The alert rules in force.
     pub fn alert_rules(&self) -> AlertRules {
-        self.link.rules()
+        self.link().rules()
     }
 
     /// Validates, stores and applies new alert rules; answers them.
@@ -196,10 +290,11 @@ impl Console {
     /// [`ConsoleError::Cache`]. Nothing changes when it fails.
     pub async fn set_alert_rules(&self, rules: AlertRules) -> Result<AlertRules, ConsoleError> {
         rules.validate()?;
-        let cache = self.link.cache().ok_or(ConsoleError::NotReady)?;
+        let link = self.link();
+        let cache = link.cache().ok_or(ConsoleError::NotReady)?;
         cache.replace_alert_rules(link::to_stored(&rules)).await?;
-        self.link.set_rules(rules)?;
-        Ok(self.link.rules())
+        link.set_rules(rules)?;
+        Ok(link.rules())
     }
 
     /// Saves the supervisor's language choice and answers the updated [`AppInfo`].
@@ -208,13 +303,7 @@ impl Console {
     /// [`SettingsError::Write`] when the file cannot be written; the choice is then not
     /// kept in memory either, so what the UI shows matches what is on disk.
     pub fn set_language(&self, language: Language) -> Result<AppInfo, ConsoleError> {
-        {
-            let mut settings = self.settings.lock().unwrap_or_else(PoisonError::into_inner);
-            let mut updated = settings.clone();
-            updated.language = Some(language);
-            self.settings_file.save(&updated)?;
-            *settings = updated;
-        }
+        self.update_settings(|settings| settings.language = Some(language))?;
         Ok(self.app_info())
     }
 }

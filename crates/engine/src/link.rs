@@ -31,7 +31,7 @@ use domain::api::{ConnectionStatus, HubInfo, Language, LiveUpdate, Notice};
 use domain::board::Applied;
 use domain::event::Event;
 use domain::ids::{SourceMs, TaskId};
-use tokio::sync::{mpsc, OnceCell};
+use tokio::sync::{mpsc, watch, OnceCell};
 
 use crate::cache::{self, Cache, CacheError, CallQuery, NewFiredAlert, StatusFilter, StoredAlertRule};
 use crate::demo::Demo;
@@ -40,15 +40,24 @@ use crate::live::LiveBoard;
 use crate::token_store::TokenStore;
 
 /// Where the engine's live output goes: the app shell implements it.
-pub trait UiSink: Send + Sync + 'static {
+pub trait UiSink: Send + Sync + std::fmt::Debug + 'static {
     /// A live change for the window.
     fn live(&self, update: LiveUpdate);
     /// An OS notification.
     fn notify(&self, title: &str, body: &str);
 }
 
-/// The cache file's name inside the data directory.
-pub const CACHE_FILE: &str = "cache.sqlite";
+/// The cache file's name inside the data directory for a hub (`None`: the built-in demo).
+///
+/// One file per hub, because the stored cursor is that hub's sequence number: switching
+/// hubs must never resume one hub's stream from another's cursor.
+pub fn cache_file(hub_url: Option<&str>) -> String {
+    use sha2::Digest;
+    match hub_url {
+        None => "cache-demo.sqlite".to_owned(),
+        Some(url) => format!("cache-{}.sqlite", &hex::encode(sha2::Sha256::digest(url.as_bytes()))[..16]),
+    }
+}
 
 /// Batches the hub client may have queued for the link.
 const FEED_DEPTH: usize = 64;
@@ -142,23 +151,54 @@ pub(crate) struct LinkConfig {
     pub retention: Duration,
 }
 
-/// Runs the link until the process ends. Never panics; a failure to set up is reported
+/// A running link: stop it to close its subscription, demo and cache.
+#[derive(Debug)]
+pub(crate) struct LinkHandle {
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl LinkHandle {
+    /// Asks the link to stop and waits (bounded) until it has let go of everything.
+    pub(crate) async fn stop(self) {
+        let _ = self.stop.send(true);
+        let mut task = self.task;
+        if tokio::time::timeout(Duration::from_secs(15), &mut task).await.is_err() {
+            tracing::warn!("the link did not stop within 15 s; aborting it");
+            task.abort();
+        }
+    }
+}
+
+/// Runs the link in the background until stopped.
+pub(crate) fn spawn(state: Arc<LinkState>, config: LinkConfig, sink: Arc<dyn UiSink>) -> LinkHandle {
+    let (stop, stopped) = watch::channel(false);
+    let task = tokio::spawn(run(state, config, sink, stopped));
+    LinkHandle { stop, task }
+}
+
+/// Runs the link until `stopped` says so. Never panics; a failure to set up is reported
 /// to the UI as a notice and an offline status.
-pub(crate) async fn run(state: Arc<LinkState>, config: LinkConfig, sink: Arc<dyn UiSink>) {
+async fn run(state: Arc<LinkState>, config: LinkConfig, sink: Arc<dyn UiSink>, stopped: watch::Receiver<bool>) {
     state.set_status(ConnectionStatus::Connecting, sink.as_ref());
-    if let Err(message) = run_inner(&state, &config, &sink).await {
+    if let Err(message) = run_inner(&state, &config, &sink, stopped).await {
         tracing::error!(%message, "the console's link stopped");
         state.notice(Notice::LinkFailed { message }, sink.as_ref());
         state.set_status(ConnectionStatus::Offline { reason: "setup".into() }, sink.as_ref());
     }
 }
 
-async fn run_inner(state: &Arc<LinkState>, config: &LinkConfig, sink: &Arc<dyn UiSink>) -> Result<(), String> {
+async fn run_inner(
+    state: &Arc<LinkState>,
+    config: &LinkConfig,
+    sink: &Arc<dyn UiSink>,
+    mut stopped: watch::Receiver<bool>,
+) -> Result<(), String> {
     let cache = open_cache(state, config, sink.as_ref()).await?;
     restore(state, &cache).await.map_err(|err| err.to_string())?;
 
     // Keep the demo alive for as long as the link runs.
-    let (client, _demo) = match &config.hub_url {
+    let (client, demo) = match &config.hub_url {
         Some(url) => {
             let store = TokenStore::new(&config.data_dir);
             let Some((token, storage)) = store.load(url).await.map_err(|err| err.to_string())? else {
@@ -179,16 +219,17 @@ async fn run_inner(state: &Arc<LinkState>, config: &LinkConfig, sink: &Arc<dyn U
 
     let after = cache.cursor().await.map_err(|err| err.to_string())?;
     let (feed_tx, mut feed) = mpsc::channel(FEED_DEPTH);
-    let _subscription = client.subscribe(after.0, feed_tx);
+    let subscription = client.subscribe(after.0, feed_tx);
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut ticks: u64 = 0;
     let mut last_retention: Option<tokio::time::Instant> = None;
-    loop {
+    let ended = loop {
         tokio::select! {
+            _ = stopped.changed() => break Ok(()),
             item = feed.recv() => match item {
                 Some(item) => on_feed(state, &cache, sink.as_ref(), config.language, item).await,
-                None => return Err("the hub client stopped".into()),
+                None => break Err("the hub client stopped".to_owned()),
             },
             _ = tick.tick() => {
                 ticks += 1;
@@ -210,11 +251,20 @@ async fn run_inner(state: &Arc<LinkState>, config: &LinkConfig, sink: &Arc<dyn U
                 }
             }
         }
+    };
+    // Let go of everything, in order: no more events, then the demo, then the cache.
+    let last = subscription.stop().await;
+    if let Some(demo) = demo {
+        demo.stop().await;
     }
+    cache.close().await;
+    tracing::info!(last_seq = last, "the console's link stopped");
+    ended
 }
 
 async fn open_cache(state: &LinkState, config: &LinkConfig, sink: &dyn UiSink) -> Result<Cache, String> {
-    let opened = Cache::open(config.data_dir.join(CACHE_FILE)).await.map_err(|err| err.to_string())?;
+    let path = config.data_dir.join(cache_file(config.hub_url.as_deref()));
+    let opened = Cache::open(path).await.map_err(|err| err.to_string())?;
     if let Some(moved) = opened.moved_aside {
         tracing::warn!(moved_to = %moved.path.display(), reason = %moved.reason, "damaged cache moved aside; rebuilding from the hub");
         state.notice(Notice::CacheMovedAside { moved_to: moved.path.display().to_string() }, sink);

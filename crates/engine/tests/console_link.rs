@@ -15,12 +15,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use domain::alert::{AlertRule, AlertRules, RuleId, RuleKind};
-use domain::api::{ConnectionStatus, LiveUpdate};
+use domain::api::{ConnectionStatus, HubCredentials, LiveUpdate};
 use engine::demo::Demo;
 use engine::{Console, UiSink};
 
 /// Stands where the app window is: keeps everything the link sends.
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct Collected {
     updates: Mutex<Vec<LiveUpdate>>,
     notifications: Mutex<Vec<(String, String)>>,
@@ -60,14 +60,13 @@ impl Collected {
     }
 }
 
-fn start(console: &Arc<Console>, sink: &Arc<Collected>) -> tokio::task::JoinHandle<()> {
-    let (console, sink) = (console.clone(), sink.clone());
-    tokio::spawn(async move { console.run_link(sink).await })
+async fn start(console: &Arc<Console>, sink: &Arc<Collected>) {
+    console.start_link(sink.clone()).await;
 }
 
 /// `(rows, distinct seqs, min, max)` of the cache's events table, read from the file.
-async fn stored_seqs(data_dir: &Path) -> (i64, i64, i64, i64) {
-    let url = format!("sqlite://{}?mode=ro", data_dir.join("cache.sqlite").display());
+async fn stored_seqs(cache_file: &Path) -> (i64, i64, i64, i64) {
+    let url = format!("sqlite://{}?mode=ro", cache_file.display());
     let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url).await.unwrap();
     sqlx::query_as("SELECT COUNT(*), COUNT(DISTINCT seq), COALESCE(MIN(seq), 0), COALESCE(MAX(seq), 0) FROM events")
         .fetch_one(&mut conn)
@@ -82,12 +81,16 @@ async fn hub_last_seq(http: &reqwest::Client, hub: &str) -> u64 {
 
 /// Waits until the cache holds the hub's log up to what it had when asked, then checks
 /// every seq from 1 is there exactly once.
-async fn assert_cache_caught_up(http: &reqwest::Client, hub: &str, data_dir: &Path, limit: Duration) -> u64 {
-    let target = hub_last_seq(http, hub).await;
-    assert!(target > 0, "the hub logged nothing");
+async fn assert_cache_caught_up(http: &reqwest::Client, hub: &str, cache: &Path, limit: Duration) -> u64 {
     let deadline = Instant::now() + limit;
+    let mut target = hub_last_seq(http, hub).await;
+    while target == 0 {
+        assert!(Instant::now() < deadline, "the hub logged nothing within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        target = hub_last_seq(http, hub).await;
+    }
     loop {
-        let (rows, distinct, min, max) = stored_seqs(data_dir).await;
+        let (rows, distinct, min, max) = stored_seqs(cache).await;
         if u64::try_from(max).unwrap() >= target {
             assert_eq!((rows, distinct, min), (max, max, 1), "seqs 1..={max} stored exactly once each");
             return target;
@@ -110,7 +113,7 @@ async fn with_no_hub_configured_the_console_runs_the_demo_and_stores_and_forward
     let dir = tempfile::tempdir().unwrap();
     let console = Arc::new(Console::open(dir.path(), "test", Some("en-US".into())).unwrap());
     let sink = Arc::new(Collected::default());
-    let link = start(&console, &sink);
+    start(&console, &sink).await;
 
     wait_until(Duration::from_secs(30), "the link goes live", || sink.went_live()).await;
     let info = console.app_info();
@@ -135,7 +138,8 @@ async fn with_no_hub_configured_the_console_runs_the_demo_and_stores_and_forward
         .await;
 
     let http = reqwest::Client::new();
-    let stored = assert_cache_caught_up(&http, &hub.url, dir.path(), Duration::from_secs(30)).await;
+    let cache = dir.path().join(engine::link::cache_file(None));
+    let stored = assert_cache_caught_up(&http, &hub.url, &cache, Duration::from_secs(30)).await;
     wait_until(Duration::from_secs(10), "everything stored is forwarded", || {
         sink.forwarded_seqs().last().copied().unwrap_or(0) >= stored
     })
@@ -154,7 +158,10 @@ async fn with_no_hub_configured_the_console_runs_the_demo_and_stores_and_forward
     // The snapshot a window would load folds to the board the engine holds.
     let snapshot = console.live_snapshot();
     assert!(!snapshot.events.is_empty() && snapshot.last_seq >= stored);
-    link.abort();
+
+    // Stopping the link lets go of the demo: its hub no longer answers.
+    console.stop_link().await;
+    assert!(http.get(format!("{}/healthz", hub.url)).send().await.is_err(), "the demo's hub still answers");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -169,29 +176,40 @@ async fn a_link_killed_mid_ingest_resumes_from_its_cursor_with_nothing_lost_or_r
     std::env::set_var(engine::token_store::KEYCHAIN_ENV, "off");
 
     let http = reqwest::Client::new();
-    for round in 0..3 {
-        let console = Arc::new(Console::open(dir.path(), "test", None).unwrap());
-        let sink = Arc::new(Collected::default());
-        let link = start(&console, &sink);
-        wait_for_cache(&console).await;
-        let before = u64::try_from(stored_seqs(dir.path()).await.3).unwrap();
-        wait_until(Duration::from_secs(30), "new events arrive", || {
-            sink.forwarded_seqs().last().copied().unwrap_or(0) > before
+    let cache = dir.path().join(engine::link::cache_file(Some(&demo.hub_url)));
+    for round in 0..3u64 {
+        let data_dir = dir.path().to_path_buf();
+        let cache = cache.clone();
+        // The console runs on a runtime of its own that is then dropped at once: every task
+        // (link, hub client, cache writer mid-transaction) stops wherever it is, as in a
+        // crash; the SQLite file is left as the dropped connections leave it.
+        tokio::task::spawn_blocking(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+            runtime.block_on(async {
+                let console = Arc::new(Console::open(&data_dir, "test", None).unwrap());
+                let sink = Arc::new(Collected::default());
+                start(&console, &sink).await;
+                wait_for_cache(&console).await;
+                let before = u64::try_from(stored_seqs(&cache).await.3).unwrap();
+                wait_until(Duration::from_secs(30), "new events arrive", || {
+                    sink.forwarded_seqs().last().copied().unwrap_or(0) > before
+                })
+                .await;
+                tokio::time::sleep(Duration::from_millis(150 * round)).await;
+            });
+            runtime.shutdown_background();
         })
-        .await;
-        // Killed in the middle of whatever it was doing.
-        tokio::time::sleep(Duration::from_millis(150 * round)).await;
-        link.abort();
-        let _ = link.await;
+        .await
+        .unwrap();
     }
     let console = Arc::new(Console::open(dir.path(), "test", None).unwrap());
     let sink = Arc::new(Collected::default());
-    let link = start(&console, &sink);
+    start(&console, &sink).await;
     let hub = console_hub(&console).await;
     assert!(!hub.demo, "configured for a hub, the console does not start its own demo");
     assert!(matches!(hub.token_storage, Some(domain::api::TokenStorage::File { .. })), "{hub:?}");
-    assert_cache_caught_up(&http, &demo.hub_url, dir.path(), Duration::from_secs(30)).await;
-    link.abort();
+    assert_cache_caught_up(&http, &demo.hub_url, &cache, Duration::from_secs(30)).await;
+    console.stop_link().await;
     demo.stop().await;
 }
 
@@ -213,4 +231,43 @@ async fn console_hub(console: &Console) -> domain::api::HubInfo {
         assert!(Instant::now() < deadline, "the link never reported its hub");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_supervisor_can_switch_from_the_demo_to_a_hub_and_back() {
+    std::env::set_var(engine::token_store::KEYCHAIN_ENV, "off");
+    let hub_dir = tempfile::tempdir().unwrap();
+    let other = Demo::start(hub_dir.path()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let console = Arc::new(Console::open(dir.path(), "test", None).unwrap());
+    let sink = Arc::new(Collected::default());
+    start(&console, &sink).await;
+    let first = console_hub(&console).await;
+    assert!(first.demo);
+
+    // A wrong token is refused with a reason, and nothing changes.
+    let wrong = HubCredentials { url: other.hub_url.clone(), token: "not-a-token".into() };
+    let err = console.connect_hub(&wrong).await.expect_err("a refused token must not be saved");
+    assert_eq!(domain::api::ApiError::from(err).code, domain::api::ErrorCode::Hub);
+    assert!(console.app_info().hub.unwrap().demo, "still on the demo");
+    let unreachable = HubCredentials { url: "http://127.0.0.1:9".into(), token: "t".into() };
+    assert!(console.test_hub_connection(&unreachable).await.is_err());
+
+    let right = HubCredentials { url: other.hub_url.clone(), token: other.token.expose().to_owned() };
+    let check = console.test_hub_connection(&right).await.unwrap();
+    assert_eq!(check.role, "lead");
+    console.connect_hub(&right).await.unwrap();
+    let hub = console_hub(&console).await;
+    assert!(!hub.demo && hub.url == other.hub_url, "{hub:?}");
+    assert!(matches!(hub.token_storage, Some(domain::api::TokenStorage::File { .. })), "{hub:?}");
+    let settings = std::fs::read_to_string(dir.path().join("settings.json")).unwrap();
+    assert!(!settings.contains(other.token.expose()), "the token never goes into settings.json");
+    let cache = dir.path().join(engine::link::cache_file(Some(&other.hub_url)));
+    let http = reqwest::Client::new();
+    assert_cache_caught_up(&http, &other.hub_url, &cache, Duration::from_secs(30)).await;
+
+    console.use_demo().await.unwrap();
+    assert!(console_hub(&console).await.demo, "back on the built-in demo");
+    console.stop_link().await;
+    other.stop().await;
 }

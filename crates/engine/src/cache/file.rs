@@ -75,14 +75,14 @@ pub(crate) async fn open_checked(path: &Path) -> Result<(SqliteConnection, Optio
         }
     }
     match migrate(path).await {
-        Ok(()) => Ok((connect_writer(path).await?, moved_aside)),
+        Ok(()) => Ok((connect_writer(path, true).await?, moved_aside)),
         Err(error) if moved_aside.is_none() && schema_is_foreign(&error) => {
             // Not ours to migrate: keep it for whoever wrote it, and start afresh.
             let reason = format!("its schema cannot be migrated by this version: {error}");
             let moved = move_aside(path)?;
             tracing::warn!(path = %path.display(), moved_to = %moved.display(), %reason, "cache file unusable; moved aside, starting a fresh cache");
             migrate(path).await.map_err(|e| migrate_error(path, &e))?;
-            Ok((connect_writer(path).await?, Some(MovedAside { path: moved, reason })))
+            Ok((connect_writer(path, true).await?, Some(MovedAside { path: moved, reason })))
         }
         Err(error) => Err(migrate_error(path, &error)),
     }
@@ -102,9 +102,10 @@ async fn migrate(path: &Path) -> Result<(), MigrateError> {
     result
 }
 
-/// Opens a writer connection (creating the file if needed).
-pub(crate) async fn connect_writer(path: &Path) -> Result<SqliteConnection, CacheError> {
-    writer_options(path)?.connect().await.map_err(|e| CacheError::Open {
+/// Opens a writer connection, creating the file only when `create` (at start; a writer
+/// reconnecting after a failure must find the migrated file, not make an empty one).
+pub(crate) async fn connect_writer(path: &Path, create: bool) -> Result<SqliteConnection, CacheError> {
+    writer_options(path)?.create_if_missing(create).connect().await.map_err(|e| CacheError::Open {
         operation: "open the cache",
         path: path.to_path_buf(),
         cause: e.to_string(),

@@ -127,7 +127,7 @@ impl Link {
         let conn = match self.conn.take() {
             Some(conn) => conn,
             None => {
-                let mut conn = connect_writer(&self.path).await?;
+                let mut conn = connect_writer(&self.path, false).await?;
                 if let Some(pages) = self.max_pages {
                     max_page_count(&mut conn, pages).await?;
                 }
