@@ -16,6 +16,9 @@ fn main() {
             "test_hub_connection",
             "connect_hub",
             "use_demo",
+            "call_events",
+            "call_recordings",
+            "download_recording",
         ]),
     );
     if let Err(err) = tauri_build::try_build(attributes) {

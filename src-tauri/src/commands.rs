@@ -8,9 +8,10 @@ use std::sync::Arc;
 
 use domain::alert::AlertRules;
 use domain::api::{
-    self, AlertEntry, AlertRef, ApiError, AppInfo, Command, HubCheck, HubCredentials, LiveSnapshot, NoArgs,
-    SetAlertRulesRequest, SetLanguageRequest,
+    self, AlertEntry, AlertRef, ApiError, AppInfo, CallRequest, Command, HubCheck, HubCredentials, LiveSnapshot,
+    NoArgs, RecordingRef, RecordingView, SetAlertRulesRequest, SetLanguageRequest,
 };
+use domain::event::Event;
 use engine::Console;
 use tauri::State;
 
@@ -25,6 +26,9 @@ const _: () = assert!(eq(api::SetAlertRules::NAME, "set_alert_rules"));
 const _: () = assert!(eq(api::TestHubConnection::NAME, "test_hub_connection"));
 const _: () = assert!(eq(api::ConnectHub::NAME, "connect_hub"));
 const _: () = assert!(eq(api::UseDemo::NAME, "use_demo"));
+const _: () = assert!(eq(api::GetCallEvents::NAME, "call_events"));
+const _: () = assert!(eq(api::GetCallRecordings::NAME, "call_recordings"));
+const _: () = assert!(eq(api::DownloadRecording::NAME, "download_recording"));
 
 const fn eq(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
@@ -96,6 +100,21 @@ pub async fn connect_hub(console: ConsoleState<'_>, req: HubCredentials) -> Resu
 pub async fn use_demo(console: ConsoleState<'_>, req: NoArgs) -> Result<AppInfo, ApiError> {
     let NoArgs {} = req;
     console.use_demo().await.map_err(edge)
+}
+
+#[tauri::command]
+pub async fn call_events(console: ConsoleState<'_>, req: CallRequest) -> Result<Vec<Event>, ApiError> {
+    console.call_events(&req.call).await.map_err(edge)
+}
+
+#[tauri::command]
+pub async fn call_recordings(console: ConsoleState<'_>, req: CallRequest) -> Result<Vec<RecordingView>, ApiError> {
+    console.call_recordings(&req.call).await.map_err(edge)
+}
+
+#[tauri::command]
+pub async fn download_recording(console: ConsoleState<'_>, req: RecordingRef) -> Result<RecordingView, ApiError> {
+    console.download_recording(&req).await.map_err(edge)
 }
 
 /// Every engine error on its way to the webview: logged in full here, sent as

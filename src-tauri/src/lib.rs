@@ -47,6 +47,9 @@ pub fn run() {
             commands::test_hub_connection,
             commands::connect_hub,
             commands::use_demo,
+            commands::call_events,
+            commands::call_recordings,
+            commands::download_recording,
         ])
         .run(tauri::generate_context!("../tauri.conf.json"));
     if let Err(err) = result {

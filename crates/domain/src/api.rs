@@ -88,6 +88,82 @@ pub enum LiveUpdate {
     Notice { notice: Notice },
     /// An alert rule fired (stored, and shown as an OS notification).
     Alert { alert: FiredAlert },
+    /// A recording download moved on.
+    Download { progress: DownloadProgress },
+}
+
+/// How far a recording download is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DownloadProgress {
+    /// The recording task.
+    pub recording: TaskId,
+    /// The file's name.
+    pub name: String,
+    pub bytes: u64,
+    /// The file's size, once the server said.
+    pub total: Option<u64>,
+}
+
+/// `call_events`: a call's events from the local cache (works with the network off), to
+/// fold with the domain fold for review.
+#[derive(Debug, Clone, Copy)]
+pub struct GetCallEvents;
+
+impl Command for GetCallEvents {
+    const NAME: &'static str = "call_events";
+    type Request = CallRequest;
+    type Response = Vec<Event>;
+}
+
+/// A request naming one call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallRequest {
+    pub call: TaskId,
+}
+
+/// `call_recordings`: a call's recording files, and which are on this machine.
+#[derive(Debug, Clone, Copy)]
+pub struct GetCallRecordings;
+
+impl Command for GetCallRecordings {
+    const NAME: &'static str = "call_recordings";
+    type Request = CallRequest;
+    type Response = Vec<RecordingView>;
+}
+
+/// `download_recording`: fetches one recording file into the cache folder (resuming a
+/// partial download, verifying its size); progress comes as [`LiveUpdate::Download`].
+#[derive(Debug, Clone, Copy)]
+pub struct DownloadRecording;
+
+impl Command for DownloadRecording {
+    const NAME: &'static str = "download_recording";
+    type Request = RecordingRef;
+    type Response = RecordingView;
+}
+
+/// One recording file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordingRef {
+    /// The recording task.
+    pub recording: TaskId,
+    pub name: String,
+}
+
+/// A recording file as the review screen shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordingView {
+    pub recording: TaskId,
+    pub name: String,
+    /// Where it is on this machine, once downloaded and verified.
+    pub local_path: Option<String>,
+    /// Bytes on this machine (a partial download counts).
+    pub local_bytes: u64,
+    pub verified: bool,
 }
 
 /// `test_hub_connection`: checks a hub URL and token without changing anything.

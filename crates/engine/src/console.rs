@@ -17,11 +17,13 @@ use std::{
 
 use domain::alert::{AlertRules, FiredAlert, RuleError};
 use domain::api::{
-    AlertEntry, AlertRef, ApiError, AppInfo, ConnectionStatus, ErrorCode, HubCheck, HubCredentials, Language,
-    LiveSnapshot, Notice,
+    AlertEntry, AlertRef, ApiError, AppInfo, ConnectionStatus, DownloadProgress, ErrorCode, HubCheck, HubCredentials,
+    Language, LiveSnapshot, LiveUpdate, Notice, RecordingRef, RecordingView,
 };
+use domain::event::Event;
+use domain::ids::TaskId;
 
-use crate::cache::{CacheError, FiredQuery};
+use crate::cache::{CacheError, FiredQuery, RecordingFile as CachedFile};
 use crate::hub_client::{ClientOptions, HubClient, HubToken};
 use crate::link::{self, LinkConfig, LinkHandle, LinkState, UiSink};
 use crate::settings::{Settings, SettingsError, SettingsFile, DEFAULT_RETENTION_DAYS};
@@ -61,13 +63,20 @@ pub enum ConsoleError {
     Hub(#[from] crate::hub_client::HubError),
     #[error(transparent)]
     Token(#[from] crate::token_store::TokenError),
+    #[error("the hub lists no recording file {name:?} of recording {recording}")]
+    NoSuchRecording { recording: String, name: String },
+    #[error("the recording could not be downloaded: {0}")]
+    Download(#[from] crate::recordings::DownloadError),
+    #[error("not connected to a hub: {0}")]
+    Offline(&'static str),
 }
 
 impl From<ConsoleError> for ApiError {
     fn from(err: ConsoleError) -> ApiError {
         let code = match &err {
             ConsoleError::Settings(_) | ConsoleError::Cache(_) | ConsoleError::Token(_) => ErrorCode::Storage,
-            ConsoleError::Hub(_) => ErrorCode::Hub,
+            ConsoleError::Hub(_) | ConsoleError::Download(_) | ConsoleError::Offline(_) => ErrorCode::Hub,
+            ConsoleError::NoSuchRecording { .. } => ErrorCode::BadRequest,
             ConsoleError::Rules(_) | ConsoleError::NoSuchAlert { .. } => ErrorCode::BadRequest,
             ConsoleError::NotReady => ErrorCode::Internal,
         };
@@ -236,6 +245,114 @@ impl Console {
         let link = self.link();
         let (events, last_seq) = link.snapshot();
         LiveSnapshot { events, last_seq, connection: link.status().unwrap_or(ConnectionStatus::NotConfigured) }
+    }
+
+    /// A call's events from the local cache, for review (no network needed).
+    ///
+    /// # Errors
+    /// [`ConsoleError::NotReady`], [`ConsoleError::Cache`].
+    pub async fn call_events(&self, call: &TaskId) -> Result<Vec<Event>, ConsoleError> {
+        let link = self.link();
+        let cache = link.cache().ok_or(ConsoleError::NotReady)?;
+        Ok(cache.events_of(call).await?)
+    }
+
+    /// A call's recording files as the callbacks reported them, and what of each is here.
+    ///
+    /// # Errors
+    /// [`ConsoleError::NotReady`], [`ConsoleError::Cache`].
+    pub async fn call_recordings(&self, call: &TaskId) -> Result<Vec<RecordingView>, ConsoleError> {
+        let link = self.link();
+        let cache = link.cache().ok_or(ConsoleError::NotReady)?;
+        let mut views = Vec::new();
+        for recording in cache.recordings_of(call).await? {
+            for name in &recording.files {
+                let local = recording.local_files.iter().find(|file| &file.name == name);
+                views.push(RecordingView {
+                    recording: recording.recording.clone(),
+                    name: name.clone(),
+                    local_path: local.filter(|file| file.verified).map(|file| file.local_path.display().to_string()),
+                    local_bytes: local.map_or(0, |file| file.downloaded_bytes),
+                    verified: local.is_some_and(|file| file.verified),
+                });
+            }
+        }
+        Ok(views)
+    }
+
+    /// Downloads one recording file into `<data>/recordings/<recording>/`, resuming a
+    /// partial download and verifying its size; progress goes to the UI as it comes.
+    ///
+    /// # Errors
+    /// [`ConsoleError::Offline`] with no hub link; [`ConsoleError::NoSuchRecording`];
+    /// [`ConsoleError::Download`] (interrupted: call again to resume; size mismatch).
+    pub async fn download_recording(&self, which: &RecordingRef) -> Result<RecordingView, ConsoleError> {
+        let link = self.link();
+        let cache = link.cache().ok_or(ConsoleError::NotReady)?;
+        let client = link.client().ok_or(ConsoleError::Offline("the link to the hub is not up"))?;
+        let no_such =
+            || ConsoleError::NoSuchRecording { recording: which.recording.to_string(), name: which.name.clone() };
+        // A name from a callback must not walk out of the recordings folder.
+        let file_name =
+            Path::new(&which.name).file_name().filter(|name| *name == which.name.as_str()).ok_or_else(no_such)?;
+        let listing = client.recordings().await?;
+        let file = listing
+            .iter()
+            .filter(|recording| recording.recording_task_id == which.recording)
+            .flat_map(|recording| recording.files.iter())
+            .find(|file| file.name == which.name)
+            .ok_or_else(no_such)?;
+        let dest = self.data_dir.join("recordings").join(which.recording.as_str()).join(file_name);
+        let sink = self.sink.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        let report = |progress: crate::recordings::Progress| {
+            if let Some(sink) = &sink {
+                sink.live(LiveUpdate::Download {
+                    progress: DownloadProgress {
+                        recording: which.recording.clone(),
+                        name: which.name.clone(),
+                        bytes: progress.bytes,
+                        total: progress.total,
+                    },
+                });
+            }
+        };
+        let mut record = CachedFile {
+            recording: which.recording.clone(),
+            name: which.name.clone(),
+            local_path: dest.clone(),
+            expected_bytes: None,
+            downloaded_bytes: 0,
+            verified: false,
+        };
+        match crate::recordings::download(client, file, &dest, None, report).await {
+            Ok(done) => {
+                record.expected_bytes = Some(done.bytes);
+                record.downloaded_bytes = done.bytes;
+                record.verified = true;
+                cache.save_recording_file(&record).await?;
+                Ok(RecordingView {
+                    recording: record.recording,
+                    name: record.name,
+                    local_path: Some(done.path.display().to_string()),
+                    local_bytes: done.bytes,
+                    verified: true,
+                })
+            }
+            Err(error) => {
+                // Remember how far it got, so the review screen can offer to resume.
+                if let crate::recordings::DownloadError::Interrupted { received, total, .. } = &error {
+                    record.downloaded_bytes = *received;
+                    record.expected_bytes = *total;
+                    if let Ok(part) = crate::recordings::part_path(&dest) {
+                        record.local_path = part;
+                    }
+                    if let Err(cache_error) = cache.save_recording_file(&record).await {
+                        tracing::warn!(error = %cache_error, "cannot record a partial download");
+                    }
+                }
+                Err(error.into())
+            }
+        }
     }
 
     /// Fired alerts, newest first.

@@ -79,6 +79,7 @@ pub(crate) struct LinkState {
     evaluator: Mutex<Option<AlertEvaluator>>,
     notices: Mutex<Vec<Notice>>,
     cache: OnceCell<Cache>,
+    client: OnceCell<HubClient>,
 }
 
 impl std::fmt::Debug for LinkState {
@@ -110,6 +111,10 @@ impl LinkState {
 
     pub(crate) fn cache(&self) -> Option<&Cache> {
         self.cache.get()
+    }
+
+    pub(crate) fn client(&self) -> Option<&HubClient> {
+        self.client.get()
     }
 
     pub(crate) fn snapshot(&self) -> (Vec<Event>, u64) {
@@ -217,6 +222,7 @@ async fn run_inner(
         }
     };
 
+    let _ = state.client.set(client.clone());
     let after = cache.cursor().await.map_err(|err| err.to_string())?;
     let (feed_tx, mut feed) = mpsc::channel(FEED_DEPTH);
     let subscription = client.subscribe(after.0, feed_tx);

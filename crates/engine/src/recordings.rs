@@ -182,7 +182,11 @@ enum Plan {
 }
 
 /// `<dest>.part` beside `dest`.
-fn part_path(dest: &Path) -> Result<PathBuf, DownloadError> {
+/// Where the partial download of `dest` is kept: `<dest>.part`.
+///
+/// # Errors
+/// [`DownloadError::BadDestination`] when `dest` has no file name.
+pub fn part_path(dest: &Path) -> Result<PathBuf, DownloadError> {
     let name = dest.file_name().ok_or_else(|| DownloadError::BadDestination(dest.to_path_buf()))?;
     let mut part = name.to_os_string();
     part.push(".part");

@@ -271,3 +271,68 @@ async fn the_supervisor_can_switch_from_the_demo_to_a_hub_and_back() {
     console.stop_link().await;
     other.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cached_call_can_be_reviewed_with_the_hub_gone() {
+    std::env::set_var(engine::token_store::KEYCHAIN_ENV, "off");
+    let hub_dir = tempfile::tempdir().unwrap();
+    let demo = Demo::start(hub_dir.path()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let console = Arc::new(Console::open(dir.path(), "test", None).unwrap());
+    let sink = Arc::new(Collected::default());
+    start(&console, &sink).await;
+    console
+        .connect_hub(&HubCredentials { url: demo.hub_url.clone(), token: demo.token.expose().to_owned() })
+        .await
+        .unwrap();
+    wait_until(Duration::from_secs(30), "a final sentence arrives", || {
+        sink.updates.lock().unwrap().iter().any(|update| {
+            matches!(update, LiveUpdate::Events { events } if events.iter().any(|event| serde_json::to_value(&event.body).unwrap()["kind"] == "sentence"))
+        })
+    })
+    .await;
+    let task = sink
+        .updates
+        .lock()
+        .unwrap()
+        .iter()
+        .find_map(|update| match update {
+            LiveUpdate::Events { events } => events.iter().find_map(|event| event.call.task.clone()),
+            _ => None,
+        })
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let online = console.call_events(&task).await.unwrap();
+    console.stop_link().await;
+    demo.stop().await;
+
+    // The network is gone: a console started now cannot reach the hub, yet reviews the call.
+    let console = Arc::new(Console::open(dir.path(), "test", None).unwrap());
+    let sink = Arc::new(Collected::default());
+    start(&console, &sink).await;
+    wait_for_cache(&console).await;
+    let offline = console.call_events(&task).await.unwrap();
+    assert!(
+        offline.len() >= online.len() && !offline.is_empty(),
+        "{} events offline, {} online",
+        offline.len(),
+        online.len()
+    );
+    let mut call = domain::call::Call::new(task.clone());
+    offline.iter().for_each(|event| call.apply(event));
+    assert!(!call.turns().is_empty() || call.started_ms().is_some(), "the cached events fold into the call");
+    wait_until(Duration::from_secs(10), "the link says it is offline", || {
+        sink.updates
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|update| matches!(update, LiveUpdate::Connection { status: ConnectionStatus::Offline { .. } }))
+    })
+    .await;
+    let refused = console
+        .download_recording(&domain::api::RecordingRef { recording: task.clone(), name: "x.wav".into() })
+        .await
+        .expect_err("no download without a hub");
+    assert_eq!(domain::api::ApiError::from(refused).code, domain::api::ErrorCode::Hub);
+    console.stop_link().await;
+}
