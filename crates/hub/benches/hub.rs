@@ -807,7 +807,8 @@ fn hub_frames(posts: &[Post]) -> Result<Vec<Post>> {
         .enumerate()
         .map(|(index, post)| {
             let event = Event::from_callback(&post.body, Some(SdkAppId(APP)))?.with_seq(Seq(index as u64 + 1));
-            let frame = json!({ "type": "event", "event": event }).to_string();
+            // The hub's layout: `type` first, then the event serialised as it is.
+            let frame = format!(r#"{{"type":"event","event":{}}}"#, serde_json::to_string(&event)?);
             Ok(Post { body: frame.into(), sign: post.sign.clone() })
         })
         .collect()

@@ -7,18 +7,35 @@
 //! folds each stored event into the board, broadcasts it and answers every request. A
 //! failed append answers every request in the batch with the error and stores nothing, so
 //! TRTC retries and nothing is lost.
+//!
+//! The live broadcast carries each event with its stream frame already rendered
+//! ([`Published`]): a hundred stream clients send the same bytes, and the event is
+//! serialised once, here, not once per client.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+use axum::extract::ws::Utf8Bytes;
 use domain::event::Event;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::log::{Appended, LogError, NewEvent};
-use crate::Shared;
+use crate::{stream, Shared};
 
 /// The most events one transaction takes.
 pub const MAX_BATCH: usize = 2_048;
+
+/// A stored event as the live broadcast carries it.
+#[derive(Debug)]
+pub(crate) struct Published {
+    pub event: Event,
+    /// The event's sequence number (0 only if the log failed to number it, which it never
+    /// does for a stored event).
+    pub seq: u64,
+    /// The stream's `{"type":"event",…}` frame for it; `None` only if it could not be
+    /// encoded (then stream clients read it from the log, as for a gap).
+    pub frame: Option<Utf8Bytes>,
+}
 
 /// One request to append events.
 #[derive(Debug)]
@@ -85,7 +102,8 @@ pub(crate) async fn run(shared: Arc<Shared>, mut jobs: mpsc::Receiver<Job>) {
     }
 }
 
-/// Folds stored events into the board and sends them to live stream clients.
+/// Folds stored events into the board and sends them, rendered once, to live stream
+/// clients.
 fn publish(shared: &Shared, results: &[Appended]) {
     let stored: Vec<&Event> = results
         .iter()
@@ -104,11 +122,15 @@ fn publish(shared: &Shared, results: &[Appended]) {
         }
     }
     for event in stored {
-        if let Some(seq) = event.seq {
-            shared.last_seq.store(seq.0, Ordering::Release);
+        let seq = event.seq.map_or(0, |seq| seq.0);
+        if seq > 0 {
+            shared.last_seq.store(seq, Ordering::Release);
         }
         shared.metrics.events_appended.fetch_add(1, Ordering::Relaxed);
+        let frame = stream::event_frame(event)
+            .map_err(|error| tracing::error!(%error, seq, "cannot render an event for the stream"))
+            .ok();
         // No receiver is fine: nobody is streaming.
-        let _ = shared.live.send(Arc::new(event.clone()));
+        let _ = shared.live.send(Arc::new(Published { event: event.clone(), seq, frame }));
     }
 }

@@ -669,7 +669,7 @@ pub(crate) async fn watch_outcomes(shared: Arc<Shared>) {
     let mut live = shared.live.subscribe();
     loop {
         match live.recv().await {
-            Ok(event) => settle(&shared, &event).await,
+            Ok(published) => settle(&shared, &published.event).await,
             // Missed events can only delay a `done` until the timeout marks it failed.
             Err(RecvError::Lagged(_)) => {}
             Err(RecvError::Closed) => return,

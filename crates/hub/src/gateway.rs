@@ -37,7 +37,8 @@
 //!   (control then pushes the late line with `ServerPushText` `AddHistory`). A newer
 //!   request of the robot supersedes an older one still waiting (that one answers empty).
 //!   Each exchange (the customer's last message, the supervisor's answer) is kept in the
-//!   human segment.
+//!   human segment; the customer's message as soon as its request arrives, so it is kept
+//!   even when TRTC gives up waiting and hangs up.
 //! - **Hand-back.** A request still waiting is forwarded to the AI. The next forwarded
 //!   request gets the human segment's messages that TRTC's own history does not already
 //!   hold (it keeps turns only when `History` > 0) and a short system note that a human
@@ -46,7 +47,8 @@
 //! - **Events.** Every answered request of a known call becomes a `GatewayExchange`
 //!   (prompt, reply, author AI / human / nobody, whisper, `X-Invoke-LLM`, first token ms),
 //!   recorded off the answer's path so it adds no latency. Requests are counted in
-//!   `switchboard_hub_gateway_requests_total`.
+//!   `switchboard_hub_gateway_requests_total`; those waiting for a supervisor's reply right
+//!   now in `switchboard_hub_gateway_waiting_for_human`.
 //!
 //! Robustness: bodies over [`MAX_REQUEST_BYTES`] are 413, malformed JSON or a body without
 //! a `messages` array 400; nothing here panics; keys and message contents are never
@@ -216,6 +218,16 @@ impl Gateway {
         let mut calls = self.calls();
         let call = calls.entry(task.clone()).or_default();
         call.human_segment.push(ChatMessage::new("assistant", text));
+    }
+
+    /// Takes back the customer's line [`remember_prompt`] kept for a request that is now
+    /// forwarded after all (the call was handed back while it waited).
+    fn unremember_prompt(&self, task: &TaskId, prompt: &str) {
+        let mut calls = self.calls();
+        let Some(call) = calls.get_mut(task) else { return };
+        if call.human_segment.last().is_some_and(|last| last.role == "user" && last.content == prompt) {
+            call.human_segment.pop();
+        }
     }
 
     /// Forwarding to the AI resumes (a request still waiting is forwarded).
@@ -400,13 +412,23 @@ async fn answer_as_human(shared: &Arc<Shared>, task: &TaskId, meta: &RequestMeta
         let id = gateway.next_wait.fetch_add(1, Ordering::Relaxed);
         // A newer request of the robot supersedes one still waiting (it answers empty).
         call.waiting = Some(Waiting { id, reply: sender });
+        // Kept before the wait: when TRTC gives up on this request (its own timeout), it is
+        // dropped mid-wait, and what the customer said must still reach the AI later.
+        remember_prompt(&mut call.human_segment, &meta.prompt);
         (id, receiver)
     };
-    let typed = match tokio::time::timeout(HUMAN_REPLY_WAIT, &mut receiver).await {
+    let waits = Waits::start(&shared.metrics.gateway_waiting);
+    let waited = tokio::time::timeout(HUMAN_REPLY_WAIT, &mut receiver).await;
+    drop(waits);
+    let typed = match waited {
         Ok(Ok(text)) => Some(text),
         // The sender went: handed back (forward this request) or superseded (answer empty).
         Ok(Err(_)) => {
-            gateway.taken_over_by(task)?;
+            if gateway.taken_over_by(task).is_none() {
+                // Forwarded with its own line last, so that line leaves the segment.
+                gateway.unremember_prompt(task, &meta.prompt);
+                return None;
+            }
             None
         }
         Err(_) => {
@@ -426,10 +448,10 @@ async fn answer_as_human(shared: &Arc<Shared>, task: &TaskId, meta: &RequestMeta
         Some(text) => (ReplyAuthor::Human, text),
         None => (ReplyAuthor::Nobody, String::new()),
     };
-    {
+    if !reply.is_empty() {
         let mut calls = gateway.calls();
         let call = calls.entry(task.clone()).or_default();
-        remember_exchange(&mut call.human_segment, &meta.prompt, &reply);
+        call.human_segment.push(ChatMessage::new("assistant", &reply));
     }
     let response = completion(meta, &reply);
     let exchange = GatewayExchange {
@@ -445,15 +467,29 @@ async fn answer_as_human(shared: &Arc<Shared>, task: &TaskId, meta: &RequestMeta
     Some(response)
 }
 
-/// Adds one taken-over exchange to the human segment; a retried request (the same
-/// customer line again, unanswered) is not added twice.
-fn remember_exchange(segment: &mut Vec<ChatMessage>, prompt: &str, reply: &str) {
+/// Counts a request in `switchboard_hub_gateway_waiting_for_human` while it waits, also
+/// when TRTC hangs up and the request is dropped mid-wait.
+struct Waits<'a>(&'a AtomicU64);
+
+impl Waits<'_> {
+    fn start(gauge: &AtomicU64) -> Waits<'_> {
+        gauge.fetch_add(1, Ordering::Relaxed);
+        Waits(gauge)
+    }
+}
+
+impl Drop for Waits<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Adds what the customer said in a taken-over turn to the human segment; a retried
+/// request (the same line again, unanswered) is not added twice.
+fn remember_prompt(segment: &mut Vec<ChatMessage>, prompt: &str) {
     let asked = ChatMessage::new("user", prompt);
     if !prompt.is_empty() && segment.last() != Some(&asked) {
         segment.push(asked);
-    }
-    if !reply.is_empty() {
-        segment.push(ChatMessage::new("assistant", reply));
     }
 }
 
@@ -1027,8 +1063,9 @@ mod tests {
     #[test]
     fn a_retried_unanswered_line_is_kept_once_in_the_segment() {
         let mut segment = Vec::new();
-        remember_exchange(&mut segment, "hello?", "");
-        remember_exchange(&mut segment, "hello?", "Yes, I'm here.");
+        remember_prompt(&mut segment, "hello?");
+        remember_prompt(&mut segment, "hello?");
+        segment.push(ChatMessage::new("assistant", "Yes, I'm here."));
         assert_eq!(segment, vec![ChatMessage::new("user", "hello?"), ChatMessage::new("assistant", "Yes, I'm here.")]);
     }
 

@@ -75,7 +75,7 @@ pub struct Shared {
     pub(crate) log: Arc<dyn EventLog>,
     pub(crate) store: Store,
     pub(crate) appender: Appender,
-    pub(crate) live: broadcast::Sender<Arc<Event>>,
+    pub(crate) live: broadcast::Sender<Arc<appender::Published>>,
     pub(crate) board: RwLock<Board>,
     pub(crate) last_seq: AtomicU64,
     pub(crate) metrics: Metrics,

@@ -3,7 +3,9 @@
 //! `switchboard_hub_callbacks_total{outcome}` counts accepted, duplicate and ignored
 //! callbacks; `switchboard_hub_callbacks_rejected_total{reason}` the refused ones by
 //! reason; `switchboard_hub_events_per_second` is the append rate over the last 10 s;
-//! stream clients and each client's lag (events behind the log) are gauges.
+//! stream clients and each client's lag (events behind the log) are gauges, and so are the
+//! robot requests of taken-over calls waiting for a supervisor's words right now
+//! (`switchboard_hub_gateway_waiting_for_human`).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write;
@@ -21,6 +23,8 @@ pub struct Metrics {
     pub events_appended: AtomicU64,
     pub commands: AtomicU64,
     pub gateway_requests: AtomicU64,
+    /// Robot requests of taken-over calls waiting for a supervisor's reply now.
+    pub gateway_waiting: AtomicU64,
     /// Stream clients: id → (user, events behind).
     clients: Mutex<BTreeMap<u64, (String, u64)>>,
     next_client: AtomicU64,
@@ -118,6 +122,13 @@ impl Metrics {
         let _ = writeln!(out, "# TYPE switchboard_hub_gateway_requests_total counter");
         let _ =
             writeln!(out, "switchboard_hub_gateway_requests_total {}", self.gateway_requests.load(Ordering::Relaxed));
+        let _ = writeln!(
+            out,
+            "# HELP switchboard_hub_gateway_waiting_for_human Robot requests waiting for a supervisor's reply."
+        );
+        let _ = writeln!(out, "# TYPE switchboard_hub_gateway_waiting_for_human gauge");
+        let _ =
+            writeln!(out, "switchboard_hub_gateway_waiting_for_human {}", self.gateway_waiting.load(Ordering::Relaxed));
         let clients = lock(&self.clients).clone();
         let _ = writeln!(out, "# HELP switchboard_hub_stream_clients Connected stream clients.");
         let _ = writeln!(out, "# TYPE switchboard_hub_stream_clients gauge");
@@ -153,6 +164,7 @@ mod tests {
             "switchboard_hub_callbacks_rejected_total{reason=\"stale_callback_ts\"} 1",
             "switchboard_hub_last_seq 42",
             "switchboard_hub_stream_clients 1",
+            "switchboard_hub_gateway_waiting_for_human 0",
             "switchboard_hub_stream_client_lag_events{client=\"0\",user=\"li_na\"} 7",
         ] {
             assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");

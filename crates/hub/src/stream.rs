@@ -17,17 +17,21 @@
 //! appended during the replay is either read from the log or received live; any gap seen
 //! in live events (which the writer makes only after the event is durable) is filled from
 //! the log.
+//!
+//! Live events arrive with their frame already rendered by the writer (one serialisation
+//! per event, whatever the number of clients), and are sent as those bytes; replayed
+//! events are rendered here, by the same [`event_frame`].
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use domain::event::Event;
 use domain::ids::Seq;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -63,12 +67,37 @@ pub(crate) async fn handle(
 /// Why a stream ended (for the debug log).
 type Closed = &'static str;
 
+/// `{"type":"event","event":{…}}`, serialised straight from the event.
+#[derive(Serialize)]
+struct EventFrame<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    event: &'a Event,
+}
+
+/// The stream's frame for `event`.
+///
+/// # Errors
+/// When the event cannot be encoded as JSON (it was encoded to be stored, so in practice
+/// never).
+pub(crate) fn event_frame(event: &Event) -> Result<Utf8Bytes, serde_json::Error> {
+    serde_json::to_string(&EventFrame { kind: "event", event }).map(Utf8Bytes::from)
+}
+
+async fn send_frame(socket: &mut WebSocket, frame: Utf8Bytes) -> Result<(), Closed> {
+    socket.send(Message::Text(frame)).await.map_err(|_| "the client went away")
+}
+
 async fn send(socket: &mut WebSocket, value: serde_json::Value) -> Result<(), Closed> {
-    socket.send(Message::Text(value.to_string().into())).await.map_err(|_| "the client went away")
+    send_frame(socket, value.to_string().into()).await
 }
 
 async fn send_event(socket: &mut WebSocket, event: &Event) -> Result<(), Closed> {
-    send(socket, json!({ "type": "event", "event": event })).await
+    let frame = event_frame(event).map_err(|error| {
+        tracing::error!(%error, "cannot render an event for the stream");
+        "an event could not be encoded"
+    })?;
+    send_frame(socket, frame).await
 }
 
 /// Sends everything in the log after `*sent`, page by page, until the log has no more.
@@ -114,19 +143,23 @@ async fn serve(shared: &Shared, mut socket: WebSocket, user: &User, after: u64, 
     loop {
         tokio::select! {
             received = live.recv() => match received {
-                Ok(event) => {
-                    let seq = event.seq.map_or(0, |seq| seq.0);
+                Ok(published) => {
+                    let seq = published.seq;
                     if seq <= sent {
                         continue;
                     }
-                    if seq > sent + 1 {
-                        // Appended while we were replaying: the log has the ones in between.
+                    if seq > sent + 1 || published.frame.is_none() {
+                        // Appended while we were replaying: the log has the ones in between
+                        // (and this one, when it came without its frame).
                         replay(shared, &mut socket, &mut sent, client).await?;
                         if seq <= sent {
                             continue;
                         }
                     }
-                    send_event(&mut socket, &event).await?;
+                    match &published.frame {
+                        Some(frame) => send_frame(&mut socket, frame.clone()).await?,
+                        None => send_event(&mut socket, &published.event).await?,
+                    }
                     sent = seq;
                     let last = shared.last_seq.load(Ordering::Acquire);
                     shared.metrics.client_lag(client, last.saturating_sub(sent));
@@ -148,5 +181,21 @@ async fn serve(shared: &Shared, mut socket: WebSocket, user: &User, after: u64, 
                 Some(Ok(_)) => {}
             },
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_frame_is_the_event_under_type_event() {
+        let body = br#"{"EventGroupId":9,"EventType":901,"CallbackTs":1,"EventInfo":{"EventMsTs":5,"TaskId":"t1","RoomId":"8801","RoomIdType":0,"Payload":{"Status":0}}}"#;
+        let event = Event::from_callback(body, None).unwrap().with_seq(Seq(3));
+        let frame = event_frame(&event).unwrap();
+        let parsed: serde_json::Value = serde_json::from_str(&frame).unwrap();
+        assert_eq!(parsed, json!({ "type": "event", "event": event }));
+        assert_eq!(parsed["event"]["seq"], 3);
     }
 }

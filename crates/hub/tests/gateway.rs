@@ -602,8 +602,78 @@ async fn a_request_waiting_when_the_call_is_handed_back_is_answered_by_the_ai() 
     assert!(answer.ended_after < Duration::from_millis(2_000), "forwarded on hand-back: {:?}", answer.ended_after);
     let seen = upstream.seen();
     assert_eq!(seen.len(), 1);
-    assert_eq!(texts(&seen[0].body).last().unwrap().1, "Still there?");
+    assert_eq!(seen[0].body, chat("Still there?", true), "forwarded as it came: no human turn to add");
     let exchange = &exchanges(&hub, "task-b", 1).await[0];
     assert_eq!(exchange["author"], "ai");
+    hub.hub.stop().await;
+}
+
+/// The gauge of robot requests waiting for a supervisor's reply.
+async fn waiting_for_human(hub: &TestHub) -> u64 {
+    let text = hub.http.get(hub.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    text.lines()
+        .find_map(|line| line.strip_prefix("switchboard_hub_gateway_waiting_for_human ")?.parse().ok())
+        .expect("the gauge is exposed")
+}
+
+/// Polls the gauge until it reads `value` or `within` passes; answers the last reading.
+async fn gauge_reaches(hub: &TestHub, value: u64, within: Duration) -> u64 {
+    let deadline = Instant::now() + within;
+    loop {
+        let read = waiting_for_human(hub).await;
+        if read == value || Instant::now() > deadline {
+            return read;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_waiting_request_is_counted_until_answered_and_a_line_trtc_gave_up_on_still_reaches_the_ai() {
+    let upstream = Upstream::start(&["unused"], Duration::ZERO).await;
+    let hub = hub_for(Some(&upstream)).await;
+    start_call(&hub, "task-g").await;
+    let (status, _) = hub.command("task-g", &hub.lead, "take-1", json!({"action": "take_over"})).await;
+    assert_eq!(status, 202);
+    assert_eq!(waiting_for_human(&hub).await, 0);
+
+    // TRTC gives up on a request (its own timeout) while it waits.
+    let request = trtc_request(&hub, Some("task-g"), "req-g1", GATEWAY_KEY).json(&chat("Hello?", true));
+    let abandoned = tokio::spawn(async move { request.send().await });
+    assert_eq!(gauge_reaches(&hub, 1, Duration::from_secs(2)).await, 1, "the request waits");
+    abandoned.abort();
+    let _ = abandoned.await;
+    assert_eq!(
+        gauge_reaches(&hub, 0, Duration::from_millis(1_500)).await,
+        0,
+        "a request whose caller hung up no longer waits (well before the 2.5 s bound)"
+    );
+
+    // One answered by the lead.
+    let request = trtc_request(&hub, Some("task-g"), "req-g2", GATEWAY_KEY);
+    let answered = tokio::spawn(async move { ask_streaming(request, &chat("Hello again?", true)).await });
+    assert_eq!(gauge_reaches(&hub, 1, Duration::from_secs(2)).await, 1);
+    let (status, _) =
+        hub.command("task-g", &hub.lead, "reply-1", json!({"action": "reply", "text": "Here I am."})).await;
+    assert_eq!(status, 202);
+    assert_eq!(answered.await.unwrap().text, "Here I am.");
+    assert_eq!(waiting_for_human(&hub).await, 0, "an answered request no longer waits");
+
+    // After hand-back the AI hears both lines, the one TRTC gave up on included.
+    let (status, _) = hub.command("task-g", &hub.lead, "back-1", json!({"action": "hand_back"})).await;
+    assert_eq!(status, 202);
+    let answer = ask_streaming(trtc_request(&hub, Some("task-g"), "req-g3", GATEWAY_KEY), &chat("Thanks", true)).await;
+    assert_eq!(answer.status, 200);
+    let seen = upstream.seen();
+    let messages = texts(&seen[0].body);
+    assert_eq!(
+        messages[1..4],
+        [
+            ("user".to_owned(), "Hello?".to_owned()),
+            ("user".to_owned(), "Hello again?".to_owned()),
+            ("assistant".to_owned(), "Here I am.".to_owned()),
+        ],
+        "the human segment: {messages:?}"
+    );
     hub.hub.stop().await;
 }

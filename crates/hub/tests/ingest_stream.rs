@@ -1,7 +1,8 @@
 //! The hub's ingest and stream, over real HTTP and WebSocket on loopback with a real
 //! SQLite file: bad callbacks refused with their reason and nothing stored, duplicates
-//! stored once, two stream clients seeing the same ordered log, and a hub restart that
-//! clients resume across with no gap and no repeat.
+//! stored once, two stream clients seeing the same ordered log, live frames byte for byte
+//! the replayed ones, and a hub restart that clients resume across with no gap and no
+//! repeat.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -225,6 +226,43 @@ async fn two_stream_clients_get_the_same_complete_ordered_log_replayed_then_live
     let call = hub.get_json("/v1/calls/task-b", &hub.viewer).await;
     assert_eq!(call["summary"]["counts"]["turns"], 4);
     assert_eq!(call["summary"]["last_robot_sentence"], "回答 3");
+    hub.hub.stop().await;
+}
+
+/// The raw text of the next `count` event frames.
+async fn event_texts(ws: &mut Ws, count: usize) -> Vec<String> {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let mut texts = Vec::new();
+    while texts.len() < count {
+        let next = tokio::time::timeout(Duration::from_secs(10), ws.next()).await;
+        let Ok(Some(Ok(message))) = next else {
+            panic!("the stream ended after {} of {count} events", texts.len());
+        };
+        if let Message::Text(text) = message {
+            if serde_json::from_str::<Value>(text.as_str()).unwrap()["type"] == "event" {
+                texts.push(text.as_str().to_owned());
+            }
+        }
+    }
+    texts
+}
+
+#[tokio::test]
+async fn a_live_event_is_sent_as_the_same_bytes_a_replay_of_it_sends() {
+    let hub = TestHub::start(|_| {}).await;
+    let mut live = connect(&hub, 0, &hub.viewer).await;
+    let bodies = call_bodies("task-frames", 2);
+    for body in &bodies {
+        assert_eq!(hub.post(body).await.status(), 200);
+    }
+    let live_frames = event_texts(&mut live, bodies.len()).await;
+    let mut replaying = connect(&hub, 0, &hub.supervisor).await;
+    let replayed_frames = event_texts(&mut replaying, bodies.len()).await;
+    assert_eq!(live_frames, replayed_frames, "one rendering of each event, live or from the log");
+    for frame in &live_frames {
+        assert!(frame.starts_with(r#"{"type":"event","event":{"#), "the type comes first: {frame}");
+    }
     hub.hub.stop().await;
 }
 

@@ -6,92 +6,11 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use emulator::{CloudConfig, EmulatorConfig};
 use serde_json::{json, Value};
-use support::{connect, next_json, TestHub, Ws, APP, CALLBACK_KEY};
-use trtc::credentials::Credentials;
-
-const SECRET_ID: &str = "AKIDhubstories";
-const SECRET_KEY: &str = "hub-stories-secret-key";
-
-/// A free loopback port for the hub, so the emulator can be told where to post first.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// An emulator posting callbacks to a hub that drives the emulator's Cloud API.
-async fn hub_and_emulator(
-    speed: f64,
-    adjust: impl FnOnce(&mut hub::HubConfig, &str),
-) -> (TestHub, emulator::RunningEmulator) {
-    let hub_port = free_port();
-    let cloud = CloudConfig {
-        sdk_app_id: APP,
-        keys: vec![(SECRET_ID.into(), SECRET_KEY.into())],
-        sdk_secret_key: None,
-        rate_limit: 0,
-        clock_offset_secs: 0,
-    };
-    let mut config = EmulatorConfig::new(cloud);
-    config.callback_url = Some(format!("http://127.0.0.1:{hub_port}/callbacks/trtc"));
-    config.callback_key = CALLBACK_KEY.into();
-    config.speed = speed;
-    config.seed = 7;
-    config.error_rates = emulator::ErrorRates { asr: 0.0, llm: 0.0, tts: 0.0 };
-    let emulator = emulator::start_emulator(config, "127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let base = emulator.base_url.clone();
-    let hub = TestHub::start(|config| {
-        config.listen = format!("127.0.0.1:{hub_port}").parse().unwrap();
-        config.endpoint = Some(base.clone());
-        config.credentials = Some(Credentials::new(SECRET_ID, SECRET_KEY).unwrap());
-        adjust(config, &base);
-    })
-    .await;
-    (hub, emulator)
-}
-
-/// Starts a Chinese call through the emulator's Cloud API; answers its TaskId.
-async fn start_call(emulator: &emulator::RunningEmulator, room: &str, llm: Value) -> String {
-    let client = trtc::client::Client::new(
-        trtc::client::ClientConfig::new(Credentials::new(SECRET_ID, SECRET_KEY).unwrap(), "ap-guangzhou")
-            .with_endpoint(trtc::client::Endpoint::Url(emulator.base_url.clone())),
-    )
-    .unwrap();
-    let start: trtc::model::StartAIConversation = serde_json::from_value(json!({
-        "SdkAppId": APP, "RoomId": room,
-        "AgentConfig": {"UserId": "robot_1", "UserSig": "x", "TargetUserId": "customer_1",
-                        "WelcomeMessage": "您好，请问有什么可以帮您？", "MaxIdleTime": 5},
-        "STTConfig": {"Language": "zh"},
-        "LLMConfig": llm.to_string(),
-        "TTSConfig": "{\"TTSType\":\"flow\",\"VoiceId\":\"female-kefu-xiaomei\",\"Model\":\"flow_01_turbo\"}"
-    }))
-    .unwrap();
-    client.start_ai_conversation(&start).await.unwrap().task_id.unwrap()
-}
-
-/// Reads `ws` until `done` says so or `limit` passes; answers the events seen.
-async fn events_until(ws: &mut Ws, limit: Duration, mut done: impl FnMut(&Value) -> bool) -> Vec<Value> {
-    let deadline = Instant::now() + limit;
-    let mut events = Vec::new();
-    while Instant::now() < deadline {
-        let Some(frame) = next_json(ws, deadline.saturating_duration_since(Instant::now())).await else { break };
-        if frame["type"] == "event" {
-            let event = frame["event"].clone();
-            let stop = done(&event);
-            events.push(event);
-            if stop {
-                return events;
-            }
-        }
-    }
-    panic!("not done after {limit:?}; {} events seen, last: {:?}", events.len(), events.last());
-}
-
-fn is_stop_of(event: &Value, task: &str) -> bool {
-    event["call"]["task"] == task && event["body"]["kind"] == "task_stopped"
-}
+use support::connect;
+use support::emulated::{events_until, hub_and_emulator, is_stop_of, start_call};
 
 #[tokio::test]
 async fn a_full_emulated_call_arrives_complete_and_ordered_on_two_stream_clients() {

@@ -1,7 +1,10 @@
 //! Shared by the hub's integration tests: a real hub on 127.0.0.1:0 with a temporary data
-//! directory, supervisors of each role, and callbacks signed exactly as TRTC signs them.
+//! directory, supervisors of each role, callbacks signed exactly as TRTC signs them, and a
+//! stream client; `emulated` puts the real emulator beside the hub.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+pub mod emulated;
 
 use std::time::Duration;
 
