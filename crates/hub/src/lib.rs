@@ -81,6 +81,9 @@ pub struct Shared {
     pub(crate) metrics: Metrics,
     pub(crate) control: control::Control,
     pub(crate) gateway: gateway::Gateway,
+    /// Becomes `true` when the hub stops: long-lived connections (streams) end on it, since
+    /// the server's graceful shutdown does not track upgraded WebSockets.
+    pub(crate) stopping: watch::Receiver<bool>,
 }
 
 impl Shared {
@@ -185,6 +188,7 @@ pub async fn start(config: HubConfig) -> anyhow::Result<RunningHub> {
     let trtc = control::cloud_client(&config)?;
     let (jobs_tx, jobs_rx) = mpsc::channel(4_096);
     let (live, _) = broadcast::channel(config.live_buffer.max(1));
+    let (shutdown, mut stopped) = watch::channel(false);
     let shared = Arc::new(Shared {
         log: log.clone(),
         store: Store::new(pool),
@@ -195,13 +199,13 @@ pub async fn start(config: HubConfig) -> anyhow::Result<RunningHub> {
         metrics: Metrics::default(),
         control: control::Control::new(trtc, config.lock_ttl),
         gateway: gateway::Gateway::new(&config.llm),
+        stopping: shutdown.subscribe(),
         config,
     });
     rebuild_board(&shared).await?;
 
     let listener = TcpListener::bind(shared.config.listen).await?;
     let addr = listener.local_addr()?;
-    let (shutdown, mut stopped) = watch::channel(false);
 
     tokio::spawn(appender::run(shared.clone(), jobs_rx));
     tokio::spawn(housekeeping(shared.clone(), shutdown.subscribe()));

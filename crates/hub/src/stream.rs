@@ -120,6 +120,12 @@ async fn replay(shared: &Shared, socket: &mut WebSocket, sent: &mut u64, client:
     }
 }
 
+/// Resolves once the hub is stopping (the guard `wait_for` gives is not held across awaits).
+async fn until_stopping(stopping: &mut tokio::sync::watch::Receiver<bool>) {
+    // An error means the hub is gone altogether: stopping too.
+    let _ = stopping.wait_for(|stop| *stop).await.map(|_| ());
+}
+
 async fn serve(shared: &Shared, mut socket: WebSocket, user: &User, after: u64, client: u64) -> Result<(), Closed> {
     let mut live = shared.live.subscribe();
     let last = shared.last_seq.load(Ordering::Acquire);
@@ -140,8 +146,15 @@ async fn serve(shared: &Shared, mut socket: WebSocket, user: &User, after: u64, 
 
     let mut heartbeat = tokio::time::interval(shared.config.heartbeat);
     heartbeat.tick().await;
+    let mut stopping = shared.stopping.clone();
     loop {
         tokio::select! {
+            () = until_stopping(&mut stopping) => {
+                // Going away (1001): the client reconnects and resumes from its last seq.
+                let close = axum::extract::ws::CloseFrame { code: 1001, reason: "the hub is stopping".into() };
+                let _ = socket.send(Message::Close(Some(close))).await;
+                return Err("the hub is stopping");
+            }
             received = live.recv() => match received {
                 Ok(published) => {
                     let seq = published.seq;
