@@ -12,6 +12,7 @@
 pub mod cache;
 pub mod console;
 pub mod demo;
+pub mod export;
 pub mod hub_client;
 pub mod link;
 pub mod live;
