@@ -19,6 +19,7 @@ fn main() {
             "call_events",
             "call_recordings",
             "download_recording",
+            "export_call",
         ]),
     );
     if let Err(err) = tauri_build::try_build(attributes) {

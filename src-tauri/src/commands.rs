@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use domain::alert::AlertRules;
 use domain::api::{
-    self, AlertEntry, AlertRef, ApiError, AppInfo, CallRequest, Command, HubCheck, HubCredentials, LiveSnapshot,
-    NoArgs, RecordingRef, RecordingView, SetAlertRulesRequest, SetLanguageRequest,
+    self, AlertEntry, AlertRef, ApiError, AppInfo, CallRequest, Command, ExportRequest, ExportSummary, HubCheck,
+    HubCredentials, LiveSnapshot, NoArgs, RecordingRef, RecordingView, SetAlertRulesRequest, SetLanguageRequest,
 };
 use domain::event::Event;
 use engine::Console;
@@ -29,6 +29,7 @@ const _: () = assert!(eq(api::UseDemo::NAME, "use_demo"));
 const _: () = assert!(eq(api::GetCallEvents::NAME, "call_events"));
 const _: () = assert!(eq(api::GetCallRecordings::NAME, "call_recordings"));
 const _: () = assert!(eq(api::DownloadRecording::NAME, "download_recording"));
+const _: () = assert!(eq(api::ExportCall::NAME, "export_call"));
 
 const fn eq(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
@@ -115,6 +116,11 @@ pub async fn call_recordings(console: ConsoleState<'_>, req: CallRequest) -> Res
 #[tauri::command]
 pub async fn download_recording(console: ConsoleState<'_>, req: RecordingRef) -> Result<RecordingView, ApiError> {
     console.download_recording(&req).await.map_err(edge)
+}
+
+#[tauri::command]
+pub async fn export_call(console: ConsoleState<'_>, req: ExportRequest) -> Result<ExportSummary, ApiError> {
+    console.export_call(&req).await.map_err(edge)
 }
 
 /// Every engine error on its way to the webview: logged in full here, sent as

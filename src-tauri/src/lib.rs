@@ -50,6 +50,7 @@ pub fn run() {
             commands::call_events,
             commands::call_recordings,
             commands::download_recording,
+            commands::export_call,
         ])
         .run(tauri::generate_context!("../tauri.conf.json"));
     if let Err(err) = result {

@@ -144,6 +144,41 @@ impl Command for DownloadRecording {
     type Response = RecordingView;
 }
 
+/// `export_call`: writes a call's transcript, turns with metrics, interventions and notes
+/// as JSON and CSV, plus its downloaded recordings, into a new folder under `dest_dir`.
+#[derive(Debug, Clone, Copy)]
+pub struct ExportCall;
+
+impl Command for ExportCall {
+    const NAME: &'static str = "export_call";
+    type Request = ExportRequest;
+    type Response = ExportSummary;
+}
+
+/// Request of [`ExportCall`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportRequest {
+    pub call: TaskId,
+    /// The folder to create the export in (chosen by the supervisor).
+    pub dest_dir: String,
+    /// Replace an earlier export of the same call there.
+    #[serde(default)]
+    pub replace: bool,
+}
+
+/// What an export wrote.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportSummary {
+    /// The export's folder.
+    pub dir: String,
+    /// Files written, relative to `dir`.
+    pub files: Vec<String>,
+    /// Recording files not included (not downloaded, incomplete, gone), by name.
+    pub missing_recordings: Vec<String>,
+}
+
 /// One recording file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

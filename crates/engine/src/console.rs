@@ -17,8 +17,8 @@ use std::{
 
 use domain::alert::{AlertRules, FiredAlert, RuleError};
 use domain::api::{
-    AlertEntry, AlertRef, ApiError, AppInfo, ConnectionStatus, DownloadProgress, ErrorCode, HubCheck, HubCredentials,
-    Language, LiveSnapshot, LiveUpdate, Notice, RecordingRef, RecordingView,
+    AlertEntry, AlertRef, ApiError, AppInfo, ConnectionStatus, DownloadProgress, ErrorCode, ExportRequest,
+    ExportSummary, HubCheck, HubCredentials, Language, LiveSnapshot, LiveUpdate, Notice, RecordingRef, RecordingView,
 };
 use domain::event::Event;
 use domain::ids::TaskId;
@@ -69,6 +69,8 @@ pub enum ConsoleError {
     Download(#[from] crate::recordings::DownloadError),
     #[error("not connected to a hub: {0}")]
     Offline(&'static str),
+    #[error(transparent)]
+    Export(#[from] crate::export::ExportError),
 }
 
 impl From<ConsoleError> for ApiError {
@@ -77,6 +79,7 @@ impl From<ConsoleError> for ApiError {
             ConsoleError::Settings(_) | ConsoleError::Cache(_) | ConsoleError::Token(_) => ErrorCode::Storage,
             ConsoleError::Hub(_) | ConsoleError::Download(_) | ConsoleError::Offline(_) => ErrorCode::Hub,
             ConsoleError::NoSuchRecording { .. } => ErrorCode::BadRequest,
+            ConsoleError::Export(_) => ErrorCode::Storage,
             ConsoleError::Rules(_) | ConsoleError::NoSuchAlert { .. } => ErrorCode::BadRequest,
             ConsoleError::NotReady => ErrorCode::Internal,
         };
@@ -353,6 +356,29 @@ impl Console {
                 Err(error.into())
             }
         }
+    }
+
+    /// Exports a call from the cache (see [`crate::export`]); works offline.
+    ///
+    /// # Errors
+    /// [`ConsoleError::NotReady`]; [`ConsoleError::Export`] naming the call and the file.
+    pub async fn export_call(&self, request: &ExportRequest) -> Result<ExportSummary, ConsoleError> {
+        let link = self.link();
+        let cache = link.cache().ok_or(ConsoleError::NotReady)?;
+        let options = crate::export::ExportOptions {
+            replace_existing: request.replace,
+            ..crate::export::ExportOptions::new(self.app_info().language)
+        };
+        let report = crate::export::export_call(cache, &request.call, Path::new(&request.dest_dir), options).await?;
+        Ok(ExportSummary {
+            dir: report.dir.display().to_string(),
+            files: report.files.into_iter().map(|file| file.path).collect(),
+            missing_recordings: report
+                .missing_recordings
+                .into_iter()
+                .map(|missing| missing.name.unwrap_or_else(|| missing.recording.to_string()))
+                .collect(),
+        })
     }
 
     /// Fired alerts, newest first.

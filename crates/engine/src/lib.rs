@@ -3,8 +3,8 @@
 //! What lives here: the use cases behind the app's commands, each reachable from the
 //! shell through one method of [`Console`], and the console's long-running [`link`]:
 //! the [`hub_client`] feeding the SQLite [`cache`], the [`live`] board, alerts (rules in
-//! `domain::alert`) and the UI; the built-in [`demo`]; [`recordings`] downloads; the
-//! [`token_store`] and [`settings`].
+//! `domain::alert`) and the UI; the built-in [`demo`]; [`recordings`] downloads; call
+//! [`export`]; the [`token_store`] and [`settings`].
 //!
 //! What deliberately does not: anything from `tauri` (the shell in `src-tauri` adapts this
 //! crate to IPC), and UI state (the webview folds events itself with `domain`'s fold).

@@ -329,6 +329,20 @@ async fn a_cached_call_can_be_reviewed_with_the_hub_gone() {
             .any(|update| matches!(update, LiveUpdate::Connection { status: ConnectionStatus::Offline { .. } }))
     })
     .await;
+    // …and exports it, offline too.
+    let out = tempfile::tempdir().unwrap();
+    let export = console
+        .export_call(&domain::api::ExportRequest {
+            call: task.clone(),
+            dest_dir: out.path().display().to_string(),
+            replace: false,
+        })
+        .await
+        .unwrap();
+    assert!(export.files.iter().any(|file| file == "call.json"), "{export:?}");
+    let document: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(Path::new(&export.dir).join("call.json")).unwrap()).unwrap();
+    assert_eq!(document["schema"], "switchboard.call-export", "{document}");
     let refused = console
         .download_recording(&domain::api::RecordingRef { recording: task.clone(), name: "x.wav".into() })
         .await

@@ -112,7 +112,7 @@ impl AlertDetail {
                 }
             }
             AlertDetail::PipelineError { stage, code, meaning, .. } => {
-                let meaning = meaning_text(meaning.as_deref(), language);
+                let meaning = crate::event::meaning_text(meaning.as_deref(), language);
                 if zh {
                     format!("{}错误 {code}：{meaning}", stage_name(*stage, language))
                 } else {
@@ -249,24 +249,5 @@ fn stage_name(stage: PipelineStage, language: Language) -> &'static str {
         (PipelineStage::Llm, Language::En) => "LLM",
         (PipelineStage::Tts, Language::En) => "TTS",
         (PipelineStage::Other, Language::En) => "Pipeline",
-    }
-}
-
-/// The text for a meaning key of [`crate::event::PipelineError::meaning`].
-fn meaning_text(key: Option<&str>, language: Language) -> &'static str {
-    let (en, zh) = match key {
-        Some("asr_timeout") => ("ASR request timed out", "语音识别请求超时"),
-        Some("asr_internal_error") => ("ASR internal error", "语音识别内部错误"),
-        Some("llm_timeout") => ("LLM request timed out", "大模型请求超时"),
-        Some("llm_rate_limited") => ("LLM rate limited", "大模型请求被限流"),
-        Some("llm_failed") => ("LLM returned a failure", "大模型返回失败"),
-        Some("tts_timeout") => ("TTS request timed out", "语音合成请求超时"),
-        Some("tts_rate_limited") => ("TTS rate limited", "语音合成请求被限流"),
-        Some("tts_failed") => ("TTS returned a failure", "语音合成返回失败"),
-        _ => ("undocumented error code", "未公开的错误码"),
-    };
-    match language {
-        Language::ZhCn => zh,
-        Language::En => en,
     }
 }

@@ -366,6 +366,30 @@ impl PipelineError {
             _ => None,
         }
     }
+
+    /// What the code means, in `language` (the contract's table, §3.3).
+    pub fn meaning_text(&self, language: crate::api::Language) -> &'static str {
+        meaning_text(self.meaning(), language)
+    }
+}
+
+/// The text for a key of [`PipelineError::meaning`] (`None`: an undocumented code).
+pub fn meaning_text(key: Option<&str>, language: crate::api::Language) -> &'static str {
+    let (en, zh) = match key {
+        Some("asr_timeout") => ("ASR request timed out", "语音识别请求超时"),
+        Some("asr_internal_error") => ("ASR internal error", "语音识别内部错误"),
+        Some("llm_timeout") => ("LLM request timed out", "大模型请求超时"),
+        Some("llm_rate_limited") => ("LLM rate limited", "大模型请求被限流"),
+        Some("llm_failed") => ("LLM returned a failure", "大模型返回失败"),
+        Some("tts_timeout") => ("TTS request timed out", "语音合成请求超时"),
+        Some("tts_rate_limited") => ("TTS rate limited", "语音合成请求被限流"),
+        Some("tts_failed") => ("TTS returned a failure", "语音合成返回失败"),
+        _ => ("undocumented error code", "未公开的错误码"),
+    };
+    match language {
+        crate::api::Language::ZhCn => zh,
+        crate::api::Language::En => en,
+    }
 }
 
 #[cfg(test)]

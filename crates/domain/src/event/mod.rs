@@ -16,8 +16,8 @@ mod message;
 mod normalise;
 
 pub use codes::{
-    EnterReason, ExitReason, LeaveCode, Media, MetricName, Outcome, PipelineError, PipelineStage, RecorderLeaveCode,
-    RobotState, Role, Speaker, TerminalType, UploadStatus, UserType, VodStatus,
+    meaning_text, EnterReason, ExitReason, LeaveCode, Media, MetricName, Outcome, PipelineError, PipelineStage,
+    RecorderLeaveCode, RobotState, Role, Speaker, TerminalType, UploadStatus, UserType, VodStatus,
 };
 pub use hub::{CommandAction, CommandRecord, CommandStage, GatewayExchange, LockChange, ReplyAuthor};
 

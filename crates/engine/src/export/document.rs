@@ -483,21 +483,7 @@ fn error_entry(record: &ErrorRecord, language: Language) -> ErrorEntry {
 
 /// What a pipeline error code means, as the TRTC contract's table says (§3.3).
 pub(crate) fn meaning_text(error: &PipelineError, language: Language) -> &'static str {
-    let (en, zh) = match error.meaning() {
-        Some("asr_timeout") => ("ASR request timed out", "语音识别请求超时"),
-        Some("asr_internal_error") => ("ASR internal error", "语音识别内部错误"),
-        Some("llm_timeout") => ("LLM request timed out", "大模型请求超时"),
-        Some("llm_rate_limited") => ("LLM rate limited", "大模型请求被限流"),
-        Some("llm_failed") => ("LLM returned a failure", "大模型返回失败"),
-        Some("tts_timeout") => ("TTS request timed out", "语音合成请求超时"),
-        Some("tts_rate_limited") => ("TTS rate limited", "语音合成请求被限流"),
-        Some("tts_failed") => ("TTS returned a failure", "语音合成返回失败"),
-        _ => ("undocumented error code", "未公开的错误码"),
-    };
-    match language {
-        Language::ZhCn => zh,
-        Language::En => en,
-    }
+    error.meaning_text(language)
 }
 
 /// Each command once — at the outcome the fold decides (`Oversight::commands`), asked for
