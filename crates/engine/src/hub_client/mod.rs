@@ -15,9 +15,8 @@
 //! disk, alerts and the UI. The console owns those and feeds them from the [`Feed`]s; the
 //! channel is the seam. Recording downloads are in [`crate::recordings`].
 //!
-//! WebSocket TLS: the engine's `tokio-tungstenite` is built without a TLS feature, so the
-//! stream of an `https://` hub reports [`OfflineCode::Unsupported`]; the REST calls (reqwest
-//! with rustls) work over https.
+//! TLS: an `https://` hub is streamed over `wss://` (tokio-tungstenite with rustls and the
+//! webpki roots) and called over https (reqwest with rustls); a failed handshake is named.
 
 mod backoff;
 mod error;

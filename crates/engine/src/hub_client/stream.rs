@@ -480,6 +480,7 @@ fn upgrade_failure(error: WsError) -> OfflineReason {
             OfflineReason::new(code, format!("the hub answered {status} {}: {}", refusal.code, refusal.message))
         }
         WsError::Io(io) => OfflineReason::new(OfflineCode::Refused, format!("cannot connect: {io}")),
+        WsError::Tls(tls) => OfflineReason::new(OfflineCode::Refused, format!("the TLS handshake failed: {tls}")),
         WsError::Url(UrlError::TlsFeatureNotEnabled) => OfflineReason::new(
             OfflineCode::Unsupported,
             "this build cannot open wss:// streams (WebSocket TLS is not compiled in)",
@@ -515,16 +516,27 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_wss_hub_is_reported_as_unsupported_by_this_build() {
-        // Something accepts TCP, as an https hub would; the TLS step is what is missing.
+    async fn an_https_hub_streams_over_tls_and_a_failed_handshake_is_named() {
+        // Something answers TCP on an https:// address but speaks no TLS: the stream tries
+        // a TLS handshake (wss://), and its failure is reported as such.
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
         let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
-        let accept = tokio::spawn(async move { listener.accept().await.map(|(socket, _)| socket) });
+        let accept = tokio::spawn(async move {
+            use tokio::io::AsyncWriteExt;
+            if let Ok((mut socket, _)) = listener.accept().await {
+                let _ = socket.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n").await;
+            }
+        });
         let token = HubToken::new("t").unwrap_or_else(|e| panic!("{e}"));
         let client = HubClient::new(&format!("https://{addr}"), token, ClientOptions::default())
             .unwrap_or_else(|e| panic!("{e}"));
-        let Err(reason) = client.open_stream(0).await else { panic!("a wss stream cannot open without TLS") };
-        assert_eq!(reason.code, OfflineCode::Unsupported, "{reason:?}");
+        let Err(reason) = client.open_stream(0).await else { panic!("no TLS server there") };
+        // rustls refuses the plain-text answer (an I/O error carrying its TLS error).
+        assert_eq!(reason.code, OfflineCode::Refused, "{reason:?}");
+        assert!(
+            reason.detail.contains("TLS") || reason.detail.contains("corrupt message"),
+            "the TLS failure should be named: {reason:?}"
+        );
         accept.abort();
     }
 
