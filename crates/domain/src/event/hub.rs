@@ -72,6 +72,16 @@ impl CommandStage {
     pub fn is_final(self) -> bool {
         matches!(self, CommandStage::Done | CommandStage::Failed)
     }
+
+    /// The wire name (as serialised), for tables and exports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CommandStage::Requested => "requested",
+            CommandStage::Accepted => "accepted",
+            CommandStage::Done => "done",
+            CommandStage::Failed => "failed",
+        }
+    }
 }
 
 /// One step of one command.
@@ -101,6 +111,18 @@ pub enum LockChange {
     Broken,
     /// Nobody renewed it in time.
     Expired,
+}
+
+impl LockChange {
+    /// The wire name (as serialised), for tables and exports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LockChange::Taken => "taken",
+            LockChange::Released => "released",
+            LockChange::Broken => "broken",
+            LockChange::Expired => "expired",
+        }
+    }
 }
 
 /// Who produced a reply the LLM gateway passed to the robot.

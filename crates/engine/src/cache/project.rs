@@ -22,7 +22,7 @@ use std::sync::LazyLock;
 
 use domain::board::{Board, RecordingStatus, RoomKey};
 use domain::call::{Call, CallStatus, Line, Turn};
-use domain::event::{CommandAction, CommandStage, Event, EventBody, LockChange, Speaker};
+use domain::event::{CommandAction, CommandStage, Event, EventBody, Speaker};
 use domain::ids::{RoomId, RoomIdKind, RoundId, SdkAppId, TaskId, UserId};
 use serde::Serialize;
 use sqlx::SqliteConnection;
@@ -232,23 +232,6 @@ pub(super) fn status_name(status: CallStatus) -> &'static str {
     }
 }
 
-fn stage_name(stage: CommandStage) -> &'static str {
-    match stage {
-        CommandStage::Requested => "requested",
-        CommandStage::Accepted => "accepted",
-        CommandStage::Done => "done",
-        CommandStage::Failed => "failed",
-    }
-}
-
-fn lock_change_name(change: LockChange) -> &'static str {
-    match change {
-        LockChange::Taken => "taken",
-        LockChange::Released => "released",
-        LockChange::Broken => "broken",
-        LockChange::Expired => "expired",
-    }
-}
 
 pub(super) fn speaker_name(speaker: Speaker) -> &'static str {
     match speaker {
@@ -393,7 +376,7 @@ fn intervention_row(seq: u64, task: &TaskId, event: &Event) -> Option<Interventi
     };
     match &event.body {
         EventBody::Command(record) => Some(InterventionRow {
-            stage: Some(stage_name(record.stage)),
+            stage: Some(record.stage.as_str()),
             command_id: Some(record.id.clone()),
             round_id: record.round.as_ref().map(ToString::to_string),
             summary: record.summary.clone(),
@@ -401,7 +384,7 @@ fn intervention_row(seq: u64, task: &TaskId, event: &Event) -> Option<Interventi
             ..base("command", &record.by, record.action.as_str())
         }),
         EventBody::LockChanged { holder, by, change } => {
-            Some(InterventionRow { lock_holder: holder.clone(), ..base("lock", by, lock_change_name(*change)) })
+            Some(InterventionRow { lock_holder: holder.clone(), ..base("lock", by, change.as_str()) })
         }
         _ => None,
     }

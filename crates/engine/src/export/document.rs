@@ -499,7 +499,7 @@ fn interventions(call: &Call, locks: &[LockFact]) -> Vec<InterventionEntry> {
             let own: Vec<StepEntry> = steps
                 .iter()
                 .filter(|step| step.value.id == record.id)
-                .map(|step| StepEntry { stage: stage_name(step.value.stage), at: Time::at(step.at) })
+                .map(|step| StepEntry { stage: step.value.stage.as_str(), at: Time::at(step.at) })
                 .collect();
             let asked = own.iter().map(|step| step.at.ms).min().unwrap_or(latest.at.0);
             InterventionEntry {
@@ -507,7 +507,7 @@ fn interventions(call: &Call, locks: &[LockFact]) -> Vec<InterventionEntry> {
                 action: record.action.as_str().to_owned(),
                 by: record.by.clone(),
                 at: Time::from_ms(asked),
-                outcome: Some(stage_name(record.stage)),
+                outcome: Some(record.stage.as_str()),
                 outcome_at: Some(Time::at(latest.at)),
                 round_id: record.round.as_ref().map(ToString::to_string),
                 summary: record.summary.clone(),
@@ -520,7 +520,7 @@ fn interventions(call: &Call, locks: &[LockFact]) -> Vec<InterventionEntry> {
         .collect();
     entries.extend(locks.iter().map(|lock| InterventionEntry {
         kind: "lock",
-        action: lock_change_name(lock.change).to_owned(),
+        action: lock.change.as_str().to_owned(),
         by: lock.by.clone(),
         at: Time::at(lock.at),
         outcome: None,
@@ -573,23 +573,6 @@ fn state_name(state: RobotState) -> &'static str {
     }
 }
 
-fn stage_name(stage: CommandStage) -> &'static str {
-    match stage {
-        CommandStage::Requested => "requested",
-        CommandStage::Accepted => "accepted",
-        CommandStage::Done => "done",
-        CommandStage::Failed => "failed",
-    }
-}
-
-fn lock_change_name(change: LockChange) -> &'static str {
-    match change {
-        LockChange::Taken => "taken",
-        LockChange::Released => "released",
-        LockChange::Broken => "broken",
-        LockChange::Expired => "expired",
-    }
-}
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
