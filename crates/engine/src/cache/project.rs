@@ -232,7 +232,6 @@ pub(super) fn status_name(status: CallStatus) -> &'static str {
     }
 }
 
-
 pub(super) fn speaker_name(speaker: Speaker) -> &'static str {
     match speaker {
         Speaker::User => "user",

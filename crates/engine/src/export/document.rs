@@ -573,7 +573,6 @@ fn state_name(state: RobotState) -> &'static str {
     }
 }
 
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
