@@ -20,6 +20,7 @@ fn main() {
             "call_recordings",
             "download_recording",
             "export_call",
+            "search",
         ]),
     );
     if let Err(err) = tauri_build::try_build(attributes) {

@@ -9,7 +9,8 @@ use std::sync::Arc;
 use domain::alert::AlertRules;
 use domain::api::{
     self, AlertEntry, AlertRef, ApiError, AppInfo, CallRequest, Command, ExportRequest, ExportSummary, HubCheck,
-    HubCredentials, LiveSnapshot, NoArgs, RecordingRef, RecordingView, SetAlertRulesRequest, SetLanguageRequest,
+    HubCredentials, LiveSnapshot, NoArgs, RecordingRef, RecordingView, SearchRequest, SearchResult,
+    SetAlertRulesRequest, SetLanguageRequest,
 };
 use domain::event::Event;
 use engine::Console;
@@ -30,6 +31,7 @@ const _: () = assert!(eq(api::GetCallEvents::NAME, "call_events"));
 const _: () = assert!(eq(api::GetCallRecordings::NAME, "call_recordings"));
 const _: () = assert!(eq(api::DownloadRecording::NAME, "download_recording"));
 const _: () = assert!(eq(api::ExportCall::NAME, "export_call"));
+const _: () = assert!(eq(api::Search::NAME, "search"));
 
 const fn eq(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
@@ -121,6 +123,11 @@ pub async fn download_recording(console: ConsoleState<'_>, req: RecordingRef) ->
 #[tauri::command]
 pub async fn export_call(console: ConsoleState<'_>, req: ExportRequest) -> Result<ExportSummary, ApiError> {
     console.export_call(&req).await.map_err(edge)
+}
+
+#[tauri::command]
+pub async fn search(console: ConsoleState<'_>, req: SearchRequest) -> Result<Vec<SearchResult>, ApiError> {
+    console.search(&req).await.map_err(edge)
 }
 
 /// Every engine error on its way to the webview: logged in full here, sent as

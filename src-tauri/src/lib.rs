@@ -51,6 +51,7 @@ pub fn run() {
             commands::call_recordings,
             commands::download_recording,
             commands::export_call,
+            commands::search,
         ])
         .run(tauri::generate_context!("../tauri.conf.json"));
     if let Err(err) = result {

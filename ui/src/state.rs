@@ -11,7 +11,7 @@ use std::cell::{Ref, RefCell};
 use std::rc::Rc;
 
 use domain::alert::FiredAlert;
-use domain::api::{ApiError, AppInfo, ConnectionStatus, Language, LiveSnapshot, LiveUpdate, Notice};
+use domain::api::{ApiError, AppInfo, ConnectionStatus, DownloadProgress, Language, LiveSnapshot, LiveUpdate, Notice};
 use domain::ids::SourceMs;
 use yew::Reducible;
 
@@ -92,6 +92,8 @@ pub struct AppState {
     /// Alerts pushed since the window opened, newest last (at most [`MAX_ALERTS`]); the
     /// full list lives in the engine's cache.
     pub alerts: Rc<Vec<FiredAlert>>,
+    /// The latest progress of each recording download started in this window.
+    pub downloads: Rc<Vec<DownloadProgress>>,
 }
 
 /// Alerts the window keeps in memory.
@@ -109,6 +111,7 @@ impl AppState {
             next_banner: 1,
             live: SharedFeed::new(),
             alerts: Rc::new(Vec::new()),
+            downloads: Rc::new(Vec::new()),
             now,
         }
     }
@@ -223,6 +226,16 @@ impl Reducible for AppState {
                 next.update_live(|feed| feed.receive_connection(status));
             }
             Action::LiveUpdated(LiveUpdate::Notice { notice }) => next.show_notice(notice),
+            Action::LiveUpdated(LiveUpdate::Download { progress }) => {
+                let downloads = Rc::make_mut(&mut next.downloads);
+                match downloads
+                    .iter_mut()
+                    .find(|known| known.recording == progress.recording && known.name == progress.name)
+                {
+                    Some(known) => *known = progress,
+                    None => downloads.push(progress),
+                }
+            }
             Action::LiveUpdated(LiveUpdate::Alert { alert }) => {
                 let alerts = Rc::make_mut(&mut next.alerts);
                 alerts.push(alert);

@@ -179,6 +179,59 @@ pub struct ExportSummary {
     pub missing_recordings: Vec<String>,
 }
 
+/// `search`: full-text search over the cached calls' final sentences (Chinese and
+/// English), newest first, narrowed by the filters given.
+#[derive(Debug, Clone, Copy)]
+pub struct Search;
+
+impl Command for Search {
+    const NAME: &'static str = "search";
+    type Request = SearchRequest;
+    type Response = Vec<SearchResult>;
+}
+
+/// Request of [`Search`]; every filter is optional.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SearchRequest {
+    pub query: String,
+    /// Calls that started at or after this time (ms since the epoch).
+    pub started_from: Option<u64>,
+    /// Calls that started before this time.
+    pub started_before: Option<u64>,
+    /// Calls with this tag (e.g. the scenario).
+    pub tag: Option<String>,
+    pub has_error: Option<bool>,
+    /// Sentences of turns whose LLM first token took longer than this many ms.
+    pub slow_turn_ms: Option<f64>,
+    /// Calls a supervisor stepped into (or not).
+    pub intervened: Option<bool>,
+    /// At most this many (1–200; 50 when 0).
+    pub limit: u32,
+}
+
+/// A sentence that matched, and where it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchResult {
+    pub call: TaskId,
+    pub round: crate::ids::RoundId,
+    pub speaker: Option<crate::event::Speaker>,
+    /// When the sentence was final, and when its call started (ms since the epoch).
+    pub at_ms: u64,
+    pub call_started_ms: u64,
+    /// The sentence around its hits, in pieces; render as text, highlighting the marked ones.
+    pub snippet: Vec<SnippetPart>,
+}
+
+/// A piece of a search snippet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SnippetPart {
+    pub text: String,
+    pub hit: bool,
+}
+
 /// One recording file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

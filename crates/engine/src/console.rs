@@ -19,9 +19,10 @@ use domain::alert::{AlertRules, FiredAlert, RuleError};
 use domain::api::{
     AlertEntry, AlertRef, ApiError, AppInfo, ConnectionStatus, DownloadProgress, ErrorCode, ExportRequest,
     ExportSummary, HubCheck, HubCredentials, Language, LiveSnapshot, LiveUpdate, Notice, RecordingRef, RecordingView,
+    SearchRequest, SearchResult, SnippetPart,
 };
 use domain::event::Event;
-use domain::ids::TaskId;
+use domain::ids::{SourceMs, TaskId};
 
 use crate::cache::{CacheError, FiredQuery, RecordingFile as CachedFile};
 use crate::hub_client::{ClientOptions, HubClient, HubToken};
@@ -379,6 +380,39 @@ impl Console {
                 .map(|missing| missing.name.unwrap_or_else(|| missing.recording.to_string()))
                 .collect(),
         })
+    }
+
+    /// Full-text search over the cached calls (works offline).
+    ///
+    /// # Errors
+    /// [`ConsoleError::NotReady`], [`ConsoleError::Cache`].
+    pub async fn search(&self, request: &SearchRequest) -> Result<Vec<SearchResult>, ConsoleError> {
+        let link = self.link();
+        let cache = link.cache().ok_or(ConsoleError::NotReady)?;
+        let filter = crate::cache::SearchFilter {
+            started_from: request.started_from.map(SourceMs),
+            started_before: request.started_before.map(SourceMs),
+            tag: request.tag.clone().filter(|tag| !tag.trim().is_empty()),
+            has_error: request.has_error,
+            slow_turn_ms: request.slow_turn_ms,
+            intervened: request.intervened,
+        };
+        let limit = if request.limit == 0 { 50 } else { request.limit };
+        let hits = cache.search_with(&request.query, &filter, limit).await?;
+        Ok(hits
+            .into_iter()
+            .map(|hit| SearchResult {
+                snippet: crate::cache::fts::highlights(&hit.snippet)
+                    .into_iter()
+                    .map(|(hit, text)| SnippetPart { text: text.to_owned(), hit })
+                    .collect(),
+                call: hit.task,
+                round: hit.round,
+                speaker: hit.speaker,
+                at_ms: hit.at.0,
+                call_started_ms: hit.call_started_ms.0,
+            })
+            .collect())
     }
 
     /// Fired alerts, newest first.

@@ -17,7 +17,7 @@ use domain::ids::{RoomId, RoundId, SdkAppId, Seq, SourceMs, TaskId, UserId};
 use engine::cache::fts::{highlights, HIGHLIGHT_END, HIGHLIGHT_START};
 use engine::cache::{
     AuditRecord, Cache, CacheError, CallQuery, FiredQuery, InterventionKind, NewFiredAlert, NewNote, QaScore,
-    RecordingFile, StatusFilter, StoredAlertRule,
+    RecordingFile, SearchFilter, StatusFilter, StoredAlertRule,
 };
 use serde_json::{json, Value};
 use sqlx::Connection;
@@ -962,4 +962,48 @@ async fn a_closed_cache_says_so() {
     let error = clone.append(Log::default().number(vec![call.started(T0)])).await.unwrap_err();
     assert!(matches!(error, CacheError::Closed { .. }), "{error:?}");
     tokio::time::timeout(Duration::from_secs(5), clone.close()).await.expect("closing twice returns");
+}
+
+#[tokio::test]
+async fn search_filters_narrow_by_time_tag_errors_slow_turns_and_interventions() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = open(dir.path()).await;
+    let quiet = TestCall::new("task-quiet", 201);
+    let busy = TestCall::new("task-busy", 202);
+    let mut log = Log::default();
+    let mut events = quiet.whole(T0, &[("我要退款", "好的")], Some(0));
+    // The busy call: later, a slow turn, a pipeline error, a supervisor's command.
+    events.push(busy.started(T0 + 100_000));
+    events.push(busy.ai(904, T0 + 101_000, json!({"UserId": CUSTOMER, "RoundId": "r0"})));
+    events.push(busy.sentence("r0", T0 + 102_000, CUSTOMER, "我要退款，太慢了"));
+    events.push(busy.ai(
+        906,
+        T0 + 103_000,
+        json!({"Metric": "llm_first_token", "Value": 2600.0, "Tag": {"RoundId": "r0"}}),
+    ));
+    events.push(busy.failure("r0", T0 + 103_500, 30200));
+    events.push(busy.command(T0 + 104_000, "cmd-1", CommandAction::Say, CommandStage::Done));
+    events.push(busy.stopped(T0 + 110_000, 0));
+    cache.append(log.number(events)).await.unwrap();
+    cache.set_tags(&busy.id(), &["退款".to_owned()]).await.unwrap();
+
+    let tasks = |hits: Vec<engine::cache::SearchHit>| hits.into_iter().map(|hit| hit.task).collect::<Vec<_>>();
+    let all = SearchFilter::default();
+    assert_eq!(tasks(cache.search_with("退款", &all, 10).await.unwrap()), vec![busy.id(), quiet.id()]);
+    let later = SearchFilter { started_from: Some(SourceMs(T0 + 50_000)), ..SearchFilter::default() };
+    assert_eq!(tasks(cache.search_with("退款", &later, 10).await.unwrap()), vec![busy.id()]);
+    let earlier = SearchFilter { started_before: Some(SourceMs(T0 + 50_000)), ..SearchFilter::default() };
+    assert_eq!(tasks(cache.search_with("退款", &earlier, 10).await.unwrap()), vec![quiet.id()]);
+    let tagged = SearchFilter { tag: Some("退款".into()), ..SearchFilter::default() };
+    assert_eq!(tasks(cache.search_with("退款", &tagged, 10).await.unwrap()), vec![busy.id()]);
+    let failing = SearchFilter { has_error: Some(true), ..SearchFilter::default() };
+    assert_eq!(tasks(cache.search_with("退款", &failing, 10).await.unwrap()), vec![busy.id()]);
+    let clean = SearchFilter { has_error: Some(false), ..SearchFilter::default() };
+    assert_eq!(tasks(cache.search_with("退款", &clean, 10).await.unwrap()), vec![quiet.id()]);
+    let slow = SearchFilter { slow_turn_ms: Some(2_000.0), ..SearchFilter::default() };
+    assert_eq!(tasks(cache.search_with("退款", &slow, 10).await.unwrap()), vec![busy.id()]);
+    let stepped_in = SearchFilter { intervened: Some(true), ..SearchFilter::default() };
+    assert_eq!(tasks(cache.search_with("退款", &stepped_in, 10).await.unwrap()), vec![busy.id()]);
+    let left_alone = SearchFilter { intervened: Some(false), ..SearchFilter::default() };
+    assert_eq!(tasks(cache.search_with("退款", &left_alone, 10).await.unwrap()), vec![quiet.id()]);
 }

@@ -155,6 +155,16 @@ async fn with_no_hub_configured_the_console_runs_the_demo_and_stores_and_forward
     assert!(notified.len() <= alerts.len(), "never notified twice: {notified:?}");
     assert_eq!(notified[0].0, "Switchboard alert");
 
+    // Search over what was stored: every demo call opens with a welcome, in Chinese
+    // (您好，我是智能客服小美…) or English (Hello, this is the virtual assistant…).
+    let mut found = Vec::new();
+    for query in ["客服", "assistant"] {
+        let request = domain::api::SearchRequest { query: query.into(), ..Default::default() };
+        found.extend(console.search(&request).await.unwrap());
+    }
+    assert!(!found.is_empty(), "the welcome lines are searchable");
+    assert!(found.iter().all(|hit| hit.snippet.iter().any(|part| part.hit)), "every hit is highlighted: {found:?}");
+
     // The snapshot a window would load folds to the board the engine holds.
     let snapshot = console.live_snapshot();
     assert!(!snapshot.events.is_empty() && snapshot.last_seq >= stored);

@@ -56,7 +56,7 @@ pub use history::{
 pub use recordings::{CachedRecording, RecordingFile};
 pub use retention::Purged;
 pub use review::{NewNote, Note, QaScore, TagCount};
-pub use search::SearchHit;
+pub use search::{SearchFilter, SearchHit};
 pub use writer::Appended;
 
 use std::path::{Path, PathBuf};

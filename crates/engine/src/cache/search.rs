@@ -3,14 +3,16 @@
 //! Matching is `fts.rs`'s: Chinese by characters side by side (2-character queries such as
 //! 投诉 included), English by words and word prefixes, every term required. Hits come newest
 //! first; the snippets are made in a second statement for just the hits on the page, since
-//! SQLite would otherwise build one for every match before sorting.
+//! SQLite would otherwise build one for every match before sorting. [`SearchFilter`]
+//! narrows the hits by their call (start time, tag, errors, a supervisor stepped in) and
+//! by their turn (slow LLM first token).
 
 use std::collections::HashMap;
 
 use domain::event::Speaker;
 use domain::ids::{RoundId, SourceMs, TaskId, UserId};
 use serde::{Deserialize, Serialize};
-use sqlx::Connection;
+use sqlx::{Connection, QueryBuilder, Sqlite};
 
 use super::error::{to_u64, CacheError};
 use super::fts::{display_form, match_expression, ELLIPSIS, HIGHLIGHT_END, HIGHLIGHT_START};
@@ -39,6 +41,23 @@ pub struct SearchHit {
     pub snippet: String,
 }
 
+/// What a search is narrowed to; the default narrows nothing.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SearchFilter {
+    /// Calls that started at or after this source time.
+    pub started_from: Option<SourceMs>,
+    /// Calls that started before this source time.
+    pub started_before: Option<SourceMs>,
+    /// Calls carrying this tag (the scenario, the queue, anything a supervisor tags).
+    pub tag: Option<String>,
+    /// Calls with (or without) a pipeline error.
+    pub has_error: Option<bool>,
+    /// Sentences of turns whose LLM first token took longer than this, ms.
+    pub slow_turn_ms: Option<f64>,
+    /// Calls a supervisor intervened in (a command, a lock, a take-over), or not.
+    pub intervened: Option<bool>,
+}
+
 #[derive(Debug, sqlx::FromRow)]
 struct HitRow {
     id: i64,
@@ -57,6 +76,19 @@ impl Cache {
     /// # Errors
     /// [`CacheError::Database`] when the search fails.
     pub async fn search(&self, query: &str, limit: u32) -> Result<Vec<SearchHit>, CacheError> {
+        self.search_with(query, &SearchFilter::default(), limit).await
+    }
+
+    /// As [`Cache::search`], narrowed by `filter`.
+    ///
+    /// # Errors
+    /// [`CacheError::Database`] when the search fails.
+    pub async fn search_with(
+        &self,
+        query: &str,
+        filter: &SearchFilter,
+        limit: u32,
+    ) -> Result<Vec<SearchHit>, CacheError> {
         let Some(expression) = match_expression(query) else {
             return Ok(Vec::new());
         };
@@ -64,16 +96,43 @@ impl Cache {
         let mut conn = self.reader().acquire().await.map_err(failed)?;
         // One snapshot for both statements.
         let mut tx = conn.begin().await.map_err(failed)?;
-        let rows: Vec<HitRow> = sqlx::query_as(
+        let mut sql = QueryBuilder::<Sqlite>::new(
             "SELECT s.id, s.task_id, s.round_id, s.user_id, s.speaker, s.at_ms, c.started_ms \
              FROM sentences_fts JOIN sentences s ON s.id = sentences_fts.rowid JOIN calls c ON c.task_id = s.task_id \
-             WHERE sentences_fts MATCH ?1 ORDER BY s.at_ms DESC, s.id DESC LIMIT ?2",
-        )
-        .bind(&expression)
-        .bind(i64::from(limit.clamp(1, MAX_HITS)))
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(failed)?;
+             WHERE sentences_fts MATCH ",
+        );
+        sql.push_bind(&expression);
+        if let Some(from) = filter.started_from {
+            sql.push(" AND c.started_ms >= ").push_bind(super::error::to_i64(from.0));
+        }
+        if let Some(before) = filter.started_before {
+            sql.push(" AND c.started_ms < ").push_bind(super::error::to_i64(before.0));
+        }
+        if let Some(tag) = &filter.tag {
+            sql.push(" AND EXISTS (SELECT 1 FROM call_tags t WHERE t.task_id = c.task_id AND t.tag = ")
+                .push_bind(tag.clone())
+                .push(")");
+        }
+        match filter.has_error {
+            Some(true) => sql.push(" AND c.errors > 0"),
+            Some(false) => sql.push(" AND c.errors = 0"),
+            None => &mut sql,
+        };
+        match filter.intervened {
+            Some(true) => sql.push(" AND (c.interventions > 0 OR c.taken_over = 1 OR EXISTS (SELECT 1 FROM interventions i WHERE i.task_id = c.task_id))"),
+            Some(false) => sql.push(" AND c.interventions = 0 AND c.taken_over = 0 AND NOT EXISTS (SELECT 1 FROM interventions i WHERE i.task_id = c.task_id)"),
+            None => &mut sql,
+        };
+        if let Some(slow) = filter.slow_turn_ms {
+            sql.push(
+                " AND EXISTS (SELECT 1 FROM turns r WHERE r.task_id = s.task_id AND r.round_id = s.round_id \
+                 AND r.llm_first_token > ",
+            )
+            .push_bind(slow)
+            .push(")");
+        }
+        sql.push(" ORDER BY s.at_ms DESC, s.id DESC LIMIT ").push_bind(i64::from(limit.clamp(1, MAX_HITS)));
+        let rows: Vec<HitRow> = sql.build_query_as().fetch_all(&mut *tx).await.map_err(failed)?;
         if rows.is_empty() {
             return Ok(Vec::new());
         }
