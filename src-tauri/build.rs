@@ -20,6 +20,10 @@ fn main() {
             "call_recordings",
             "download_recording",
             "export_call",
+            "add_note",
+            "set_tags",
+            "set_qa_score",
+            "call_review",
         ]),
     );
     if let Err(err) = tauri_build::try_build(attributes) {
