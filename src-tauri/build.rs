@@ -21,6 +21,10 @@ fn main() {
             "download_recording",
             "export_call",
             "search",
+            "add_note",
+            "set_tags",
+            "set_qa_score",
+            "call_review",
         ]),
     );
     if let Err(err) = tauri_build::try_build(attributes) {

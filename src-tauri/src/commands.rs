@@ -12,6 +12,7 @@ use domain::api::{
     HubCredentials, LiveSnapshot, NoArgs, RecordingRef, RecordingView, SearchRequest, SearchResult,
     SetAlertRulesRequest, SetLanguageRequest,
 };
+use domain::api::{AddNoteRequest, CallReview, SetQaScoreRequest, SetTagsRequest};
 use domain::event::Event;
 use engine::Console;
 use tauri::State;
@@ -32,6 +33,10 @@ const _: () = assert!(eq(api::GetCallRecordings::NAME, "call_recordings"));
 const _: () = assert!(eq(api::DownloadRecording::NAME, "download_recording"));
 const _: () = assert!(eq(api::ExportCall::NAME, "export_call"));
 const _: () = assert!(eq(api::Search::NAME, "search"));
+const _: () = assert!(eq(api::AddNote::NAME, "add_note"));
+const _: () = assert!(eq(api::SetTags::NAME, "set_tags"));
+const _: () = assert!(eq(api::SetQaScore::NAME, "set_qa_score"));
+const _: () = assert!(eq(api::GetCallReview::NAME, "call_review"));
 
 const fn eq(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
@@ -128,6 +133,26 @@ pub async fn export_call(console: ConsoleState<'_>, req: ExportRequest) -> Resul
 #[tauri::command]
 pub async fn search(console: ConsoleState<'_>, req: SearchRequest) -> Result<Vec<SearchResult>, ApiError> {
     console.search(&req).await.map_err(edge)
+}
+
+#[tauri::command]
+pub async fn add_note(console: ConsoleState<'_>, req: AddNoteRequest) -> Result<CallReview, ApiError> {
+    console.add_note(&req).await.map_err(edge)
+}
+
+#[tauri::command]
+pub async fn set_tags(console: ConsoleState<'_>, req: SetTagsRequest) -> Result<CallReview, ApiError> {
+    console.set_tags(&req).await.map_err(edge)
+}
+
+#[tauri::command]
+pub async fn set_qa_score(console: ConsoleState<'_>, req: SetQaScoreRequest) -> Result<CallReview, ApiError> {
+    console.set_qa_score(&req).await.map_err(edge)
+}
+
+#[tauri::command]
+pub async fn call_review(console: ConsoleState<'_>, req: CallRequest) -> Result<CallReview, ApiError> {
+    console.call_review(&req.call).await.map_err(edge)
 }
 
 /// Every engine error on its way to the webview: logged in full here, sent as

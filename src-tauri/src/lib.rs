@@ -52,6 +52,10 @@ pub fn run() {
             commands::download_recording,
             commands::export_call,
             commands::search,
+            commands::add_note,
+            commands::set_tags,
+            commands::set_qa_score,
+            commands::call_review,
         ])
         .run(tauri::generate_context!("../tauri.conf.json"));
     if let Err(err) = result {

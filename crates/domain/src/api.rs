@@ -12,7 +12,7 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 use crate::alert::{AlertRules, FiredAlert, RuleId};
 use crate::event::Event;
-use crate::ids::TaskId;
+use crate::ids::{RoundId, TaskId};
 
 /// The name of the single Tauri argument that carries a command's request.
 pub const REQUEST_ARG: &str = "req";
@@ -541,6 +541,130 @@ impl ApiError {
     }
 }
 
+// ---- review: notes, tags and QA scores on a call ----
+
+/// `add_note`: adds a note to a call (stored here at once, so it works offline, then pushed
+/// to the hub so other supervisors see it); answers the call's review.
+#[derive(Debug, Clone, Copy)]
+pub struct AddNote;
+
+impl Command for AddNote {
+    const NAME: &'static str = "add_note";
+    type Request = AddNoteRequest;
+    type Response = CallReview;
+}
+
+/// Request of [`AddNote`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AddNoteRequest {
+    pub call: TaskId,
+    pub text: String,
+    /// The turn the note is about, if any.
+    #[serde(default)]
+    pub round: Option<RoundId>,
+}
+
+/// `set_tags`: replaces a call's tags (an empty list clears them), locally then on the hub;
+/// answers the call's review.
+#[derive(Debug, Clone, Copy)]
+pub struct SetTags;
+
+impl Command for SetTags {
+    const NAME: &'static str = "set_tags";
+    type Request = SetTagsRequest;
+    type Response = CallReview;
+}
+
+/// Request of [`SetTags`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SetTagsRequest {
+    pub call: TaskId,
+    pub tags: Vec<String>,
+}
+
+/// `set_qa_score`: scores a call 0–100 with an optional comment, locally then on the hub;
+/// answers the call's review.
+#[derive(Debug, Clone, Copy)]
+pub struct SetQaScore;
+
+impl Command for SetQaScore {
+    const NAME: &'static str = "set_qa_score";
+    type Request = SetQaScoreRequest;
+    type Response = CallReview;
+}
+
+/// Request of [`SetQaScore`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SetQaScoreRequest {
+    pub call: TaskId,
+    /// 0–100.
+    pub score: u8,
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+/// `call_review`: a call's notes, tags and QA score from the local cache (every
+/// supervisor's, as far as the hub's events have arrived, and this console's own).
+#[derive(Debug, Clone, Copy)]
+pub struct GetCallReview;
+
+impl Command for GetCallReview {
+    const NAME: &'static str = "call_review";
+    type Request = CallRequest;
+    type Response = CallReview;
+}
+
+/// What supervisors wrote about a call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallReview {
+    pub call: TaskId,
+    /// Oldest first.
+    pub notes: Vec<ReviewNote>,
+    /// Sorted.
+    pub tags: Vec<String>,
+    /// Whether the hub has these tags (false while this console's change waits to be pushed).
+    pub tags_pushed: bool,
+    /// Why the hub refused this console's tag change, if it did.
+    pub tags_push_error: Option<String>,
+    pub qa: Option<ReviewQa>,
+}
+
+/// One note on a call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReviewNote {
+    /// The note's id everywhere (a UUID).
+    pub id: String,
+    pub author: String,
+    /// When it was written (Unix ms).
+    pub at_ms: u64,
+    pub round: Option<RoundId>,
+    pub text: String,
+    /// Whether the hub has it (false while it waits to be pushed).
+    pub pushed: bool,
+    /// Why the hub refused it, if it did (it is not pushed again).
+    pub push_error: Option<String>,
+}
+
+/// A call's QA score.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReviewQa {
+    pub score: u8,
+    pub comment: Option<String>,
+    pub reviewer: String,
+    /// When it was given (Unix ms).
+    pub at_ms: u64,
+    /// Whether the hub has it (false while this console's score waits to be pushed).
+    pub pushed: bool,
+    /// Why the hub refused this console's score, if it did.
+    pub push_error: Option<String>,
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
@@ -615,6 +739,55 @@ mod tests {
         ] {
             round_trip(&update);
         }
+    }
+
+    #[test]
+    fn review_types_survive_a_round_trip_with_the_names_the_ui_sends() {
+        let call = TaskId::new("task-1");
+        round_trip(&AddNoteRequest {
+            call: call.clone(),
+            text: "客户要求回电".into(),
+            round: Some(RoundId::new("r2")),
+        });
+        round_trip(&SetTagsRequest { call: call.clone(), tags: vec!["vip".into(), "投诉".into()] });
+        round_trip(&SetQaScoreRequest { call: call.clone(), score: 85, comment: None });
+        let review = CallReview {
+            call: call.clone(),
+            notes: vec![ReviewNote {
+                id: "3f2b9c1e-0c7a-4a55-9a53-2f1d2b0d7e11".into(),
+                author: "li".into(),
+                at_ms: 5,
+                round: None,
+                text: "ok".into(),
+                pushed: false,
+                push_error: None,
+            }],
+            tags: vec!["vip".into()],
+            tags_pushed: true,
+            tags_push_error: None,
+            qa: Some(ReviewQa {
+                score: 85,
+                comment: Some("语气好".into()),
+                reviewer: "wang".into(),
+                at_ms: 6,
+                pushed: true,
+                push_error: None,
+            }),
+        };
+        round_trip(&review);
+        let json = serde_json::to_value(&review).unwrap();
+        assert_eq!(json["tagsPushed"], true);
+        assert_eq!(json["notes"][0]["atMs"], 5);
+        let minimal: AddNoteRequest =
+            serde_json::from_value(serde_json::json!({"call": "task-1", "text": "hi"})).unwrap();
+        assert_eq!(minimal.round, None, "round may be left out");
+        let score: SetQaScoreRequest =
+            serde_json::from_value(serde_json::json!({"call": "task-1", "score": 70})).unwrap();
+        assert_eq!(score.comment, None, "comment may be left out");
+        assert_eq!(
+            [AddNote::NAME, SetTags::NAME, SetQaScore::NAME, GetCallReview::NAME],
+            ["add_note", "set_tags", "set_qa_score", "call_review"]
+        );
     }
 
     #[test]

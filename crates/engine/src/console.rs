@@ -16,6 +16,7 @@ use std::{
 };
 
 use domain::alert::{AlertRules, FiredAlert, RuleError};
+use domain::api::{AddNoteRequest, CallReview, ReviewNote, ReviewQa, SetQaScoreRequest, SetTagsRequest};
 use domain::api::{
     AlertEntry, AlertRef, ApiError, AppInfo, ConnectionStatus, DownloadProgress, ErrorCode, ExportRequest,
     ExportSummary, HubCheck, HubCredentials, Language, LiveSnapshot, LiveUpdate, Notice, RecordingRef, RecordingView,
@@ -25,6 +26,7 @@ use domain::event::Event;
 use domain::ids::{SourceMs, TaskId};
 
 use crate::cache::{CacheError, FiredQuery, RecordingFile as CachedFile};
+use crate::cache::{NewNote, QaScore, ReviewKind};
 use crate::hub_client::{ClientOptions, HubClient, HubToken};
 use crate::link::{self, LinkConfig, LinkHandle, LinkState, UiSink};
 use crate::settings::{Settings, SettingsError, SettingsFile, DEFAULT_RETENTION_DAYS};
@@ -72,6 +74,9 @@ pub enum ConsoleError {
     Offline(&'static str),
     #[error(transparent)]
     Export(#[from] crate::export::ExportError),
+    /// A note, tag set or score that breaks the rules, or for a call the cache does not hold.
+    #[error("{0}")]
+    BadReview(CacheError),
 }
 
 impl From<ConsoleError> for ApiError {
@@ -83,6 +88,7 @@ impl From<ConsoleError> for ApiError {
             ConsoleError::Export(_) => ErrorCode::Storage,
             ConsoleError::Rules(_) | ConsoleError::NoSuchAlert { .. } => ErrorCode::BadRequest,
             ConsoleError::NotReady => ErrorCode::Internal,
+            ConsoleError::BadReview(_) => ErrorCode::BadRequest,
         };
         ApiError::new(code, err.to_string())
     }
@@ -482,6 +488,128 @@ impl Console {
     pub fn set_language(&self, language: Language) -> Result<AppInfo, ConsoleError> {
         self.update_settings(|settings| settings.language = Some(language))?;
         Ok(self.app_info())
+    }
+}
+
+// ---- review: notes, tags and QA scores ----
+
+/// A review write's cache error as the console reports it: bad input and unknown calls are
+/// the caller's to fix.
+fn review_error(error: CacheError) -> ConsoleError {
+    match error {
+        CacheError::BadInput { .. } | CacheError::UnknownCall { .. } => ConsoleError::BadReview(error),
+        other => ConsoleError::Cache(other),
+    }
+}
+
+impl Console {
+    /// Adds the signed-in supervisor's note to a call: stored in the cache at once (so it
+    /// works offline), then pushed to the hub in the background when the link is live;
+    /// answers the call's review.
+    ///
+    /// # Errors
+    /// [`ConsoleError::BadReview`] for an empty or over-long note or an unknown call;
+    /// [`ConsoleError::NotReady`], [`ConsoleError::Cache`].
+    pub async fn add_note(&self, request: &AddNoteRequest) -> Result<CallReview, ConsoleError> {
+        let link = self.link();
+        let cache = link.cache().ok_or(ConsoleError::NotReady)?;
+        let note = NewNote {
+            task: request.call.clone(),
+            round: request.round.clone(),
+            author: reviewer(&link),
+            at: link::now_ms(),
+            text: request.text.clone(),
+        };
+        cache.add_note(note).await.map_err(review_error)?;
+        push_if_live(&link);
+        self.call_review(&request.call).await
+    }
+
+    /// Replaces a call's tags (an empty list clears them), locally then on the hub; answers
+    /// the call's review.
+    ///
+    /// # Errors
+    /// As [`Console::add_note`].
+    pub async fn set_tags(&self, request: &SetTagsRequest) -> Result<CallReview, ConsoleError> {
+        let link = self.link();
+        let cache = link.cache().ok_or(ConsoleError::NotReady)?;
+        cache.set_tags(&request.call, &request.tags).await.map_err(review_error)?;
+        push_if_live(&link);
+        self.call_review(&request.call).await
+    }
+
+    /// Scores a call (0–100, with an optional comment), locally then on the hub; answers
+    /// the call's review.
+    ///
+    /// # Errors
+    /// As [`Console::add_note`].
+    pub async fn set_qa_score(&self, request: &SetQaScoreRequest) -> Result<CallReview, ConsoleError> {
+        let link = self.link();
+        let cache = link.cache().ok_or(ConsoleError::NotReady)?;
+        let score = QaScore {
+            score: request.score,
+            reviewer: reviewer(&link),
+            comment: request.comment.clone(),
+            at: link::now_ms(),
+        };
+        cache.set_qa_score(&request.call, score).await.map_err(review_error)?;
+        push_if_live(&link);
+        self.call_review(&request.call).await
+    }
+
+    /// A call's notes, tags and QA score from the cache, with what has reached the hub.
+    ///
+    /// # Errors
+    /// [`ConsoleError::NotReady`], [`ConsoleError::Cache`].
+    pub async fn call_review(&self, call: &TaskId) -> Result<CallReview, ConsoleError> {
+        let link = self.link();
+        let cache = link.cache().ok_or(ConsoleError::NotReady)?;
+        let notes = cache.notes(call).await?;
+        let tags = cache.tags(call).await?;
+        let qa = cache.qa_score(call).await?;
+        let outbox = cache.outbox(Some(call)).await?;
+        let pending = |kind: ReviewKind| outbox.iter().find(|change| change.change.kind() == kind);
+        let (tags_pending, qa_pending) = (pending(ReviewKind::Tags), pending(ReviewKind::Qa));
+        Ok(CallReview {
+            call: call.clone(),
+            notes: notes
+                .into_iter()
+                .map(|note| ReviewNote {
+                    id: note.uid,
+                    author: note.author,
+                    at_ms: note.at.0,
+                    round: note.round,
+                    text: note.text,
+                    pushed: note.pushed,
+                    push_error: note.push_error,
+                })
+                .collect(),
+            tags,
+            tags_pushed: tags_pending.is_none(),
+            tags_push_error: tags_pending.and_then(|change| change.push_error.clone()),
+            qa: qa.map(|qa| ReviewQa {
+                score: qa.score,
+                comment: qa.comment,
+                reviewer: qa.reviewer,
+                at_ms: qa.at.0,
+                pushed: qa_pending.is_none(),
+                push_error: qa_pending.and_then(|change| change.push_error.clone()),
+            }),
+        })
+    }
+}
+
+/// Who this console writes as: the hub's name for its token once signed in. Before that
+/// (started offline) a placeholder, which the hub's own name replaces once the write is
+/// pushed and its event comes back.
+fn reviewer(link: &LinkState) -> String {
+    link.user().unwrap_or_else(|| "this console".to_owned())
+}
+
+/// Pushes review data now if the link is live; otherwise the transition to live will.
+fn push_if_live(link: &LinkState) {
+    if link.status() == Some(ConnectionStatus::Live) {
+        link.push_review();
     }
 }
 

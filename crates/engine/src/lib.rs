@@ -17,6 +17,7 @@ pub mod hub_client;
 pub mod link;
 pub mod live;
 pub mod recordings;
+mod review;
 pub mod settings;
 pub mod token_store;
 

@@ -17,7 +17,8 @@
 //!
 //! Once a second the time-based rules (thinking, silence, call length) run over every live
 //! call; every half minute long-finished calls leave the board; every six hours the cache
-//! drops calls older than the retention.
+//! drops calls older than the retention. On the transition to live, and once a minute while
+//! live, review data written here and not yet pushed goes to the hub ([`crate::review`]).
 //!
 //! What deliberately does not live here: the hub protocol (`hub_client`), SQL (`cache`),
 //! rules (`domain::alert`), and anything Tauri (the shell implements [`UiSink`]).
@@ -80,6 +81,8 @@ pub(crate) struct LinkState {
     notices: Mutex<Vec<Notice>>,
     cache: OnceCell<Cache>,
     client: OnceCell<HubClient>,
+    /// One review push round at a time (see [`crate::review`]).
+    review_push: crate::review::PushGate,
 }
 
 impl std::fmt::Debug for LinkState {
@@ -134,6 +137,13 @@ impl LinkState {
                 *evaluator = Some(AlertEvaluator::new(rules)?);
                 Ok(())
             }
+        }
+    }
+
+    /// Pushes this console's pending review data to the hub in the background, if linked.
+    pub(crate) fn push_review(&self) {
+        if let (Some(cache), Some(client)) = (self.cache.get(), self.client.get()) {
+            crate::review::push_soon(&self.review_push, cache, client);
         }
     }
 
@@ -242,6 +252,10 @@ async fn run_inner(
                 let now = now_ms();
                 let live: Vec<TaskId> = lock(&state.live).board().live_calls().map(|call| call.task().clone()).collect();
                 evaluate(state, &cache, sink.as_ref(), config.language, live, now).await;
+                if ticks % 60 == 0 && state.status() == Some(ConnectionStatus::Live) {
+                    // Whatever a failed push left behind (the transition to live pushes too).
+                    state.push_review();
+                }
                 if ticks % 30 == 0 {
                     let dropped = lock(&state.live).prune(now);
                     if let Some(evaluator) = lock(&state.evaluator).as_mut() {
@@ -364,7 +378,16 @@ async fn on_feed(state: &LinkState, cache: &Cache, sink: &dyn UiSink, language: 
             sink.live(LiveUpdate::Events { events });
             evaluate(state, cache, sink, language, touched.into_iter().collect(), now_ms()).await;
         }
-        Feed::Status(status) => state.set_status(ConnectionStatus::from(&status), sink),
+        Feed::Status(status) => {
+            let was_live = state.status() == Some(ConnectionStatus::Live);
+            let status = ConnectionStatus::from(&status);
+            let live = status == ConnectionStatus::Live;
+            state.set_status(status, sink);
+            if live && !was_live {
+                // Back in touch with the hub: what was written meanwhile goes out now.
+                state.push_review();
+            }
+        }
         Feed::SignedIn { user, role } => {
             tracing::info!(%user, ?role, "signed in to the hub");
             *lock(&state.user) = Some(user);

@@ -318,13 +318,15 @@ fn round_in_play(shared: &Shared, task: &TaskId) -> Option<RoundId> {
         .or_else(|| call.turns().last().map(|turn| turn.round().clone()))
 }
 
-fn known_call(shared: &Shared, id: &str) -> Result<TaskId, HttpError> {
+/// The call `id` names, if the hub knows it; `404 unknown_call` otherwise.
+pub(crate) fn known_call(shared: &Shared, id: &str) -> Result<TaskId, HttpError> {
     TaskId::parse(id)
         .filter(|task| shared.board_read().call(task).is_some())
         .ok_or_else(|| HttpError::new(StatusCode::NOT_FOUND, "unknown_call", format!("no call {id:?}")))
 }
 
-async fn audit(
+/// Appends to the audit trail (a failure is logged, never fatal to the request).
+pub(crate) async fn audit(
     shared: &Shared,
     user: &User,
     task: &TaskId,

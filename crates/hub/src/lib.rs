@@ -12,6 +12,8 @@
 //!   `/metrics`.
 //! - `control` — `POST /v1/calls/{id}/commands` (idempotent, role-checked, audited,
 //!   mapped to the Cloud API through `trtc`), locks, presence and room tickets.
+//! - `review` — `/v1/calls/{id}/notes`, `/tags`, `/qa`: supervisors' notes, tags and QA
+//!   scores, recorded as hub facts (every role may review).
 //! - `gateway` — the OpenAI-compatible LLM gateway calls can point `LLMConfig.APIUrl` at:
 //!   forwarding, whispers, take-over and hand-back.
 //!
@@ -30,6 +32,7 @@ mod control;
 mod gateway;
 mod ingest;
 mod read;
+mod review;
 mod stream;
 
 use std::net::SocketAddr;
@@ -39,7 +42,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use domain::board::Board;
 use domain::event::{CallRef, Event, EventBody};
@@ -289,6 +292,9 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/v1/calls/{id}/commands", post(control::command))
         .route("/v1/calls/{id}/lock", post(control::lock))
         .route("/v1/calls/{id}/presence", post(control::presence))
+        .route("/v1/calls/{id}/notes", post(review::add_note))
+        .route("/v1/calls/{id}/tags", put(review::set_tags))
+        .route("/v1/calls/{id}/qa", put(review::set_qa))
         .route("/v1/room-tickets", post(control::room_ticket))
         .route("/v1/recordings", get(read::recordings))
         .route("/v1/recordings/{task}/{file}", get(read::download))

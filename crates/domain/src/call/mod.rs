@@ -1,8 +1,8 @@
 //! The per-call fold: `Call::apply(&Event)` — the one function that turns a call's events
 //! into its live view — and the call's health.
 //!
-//! What lives here: [`Call`] (status, robot state, turns, counts), [`Turn`] (one per
-//! RoundId), and [`HealthPolicy`] / [`Health`]. The fold is idempotent (TRTC retries
+//! What lives here: [`Call`] (status, robot state, turns, counts, supervisors' oversight
+//! and [`Review`]), [`Turn`] (one per RoundId), and [`HealthPolicy`] / [`Health`]. The fold is idempotent (TRTC retries
 //! deliver duplicates) and independent of arrival order: everything is ordered by source
 //! time, every "which one wins" rule is decided by source time and then by value, never by
 //! which event came last.
@@ -12,9 +12,11 @@
 //! "now" from the caller.
 
 mod health;
+pub mod review;
 mod turn;
 
 pub use health::{Health, HealthLevel, HealthPolicy, HealthReason, Severity};
+pub use review::{Review, ReviewInputError};
 pub use turn::{ErrorRecord, Line, MetaInfo, MetricSample, Metrics, StateChange, StateOrigin, Turn};
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -238,6 +240,9 @@ pub struct Call {
     loose_states: Vec<Stamped<RobotState>>,
     loose_errors: Vec<ErrorRecord>,
     oversight: Oversight,
+    // Absent from snapshots of hubs that predate reviews.
+    #[serde(default)]
+    review: Review,
     // Derived by `refresh` after every apply.
     status: CallStatus,
     robot_state: Option<RobotStateAt>,
@@ -261,6 +266,7 @@ impl Call {
             loose_states: Vec::new(),
             loose_errors: Vec::new(),
             oversight: Oversight::default(),
+            review: Review::default(),
             status: CallStatus::Starting,
             robot_state: None,
             counts: CallCounts::default(),
@@ -281,6 +287,7 @@ impl Call {
         if event.body.is_hub_fact() {
             // Supervisors' doings neither start a call nor move its timeline.
             self.oversight.apply(at, &event.body);
+            self.review.apply(at, &event.body);
             return;
         }
         let mut news = false;
@@ -368,7 +375,10 @@ impl Call {
             | EventBody::Command(_)
             | EventBody::LockChanged { .. }
             | EventBody::PresenceChanged { .. }
-            | EventBody::GatewayExchange(_) => return,
+            | EventBody::GatewayExchange(_)
+            | EventBody::NoteAdded(_)
+            | EventBody::TagsSet(_)
+            | EventBody::QaScored(_) => return,
         };
         self.learn_place(event);
         self.first_ms = Some(self.first_ms.map_or(at, |known| known.min(at)));
@@ -529,6 +539,11 @@ impl Call {
     /// Commands, lock, watchers and gateway exchanges.
     pub fn oversight(&self) -> &Oversight {
         &self.oversight
+    }
+
+    /// Supervisors' notes (in time order), the current tags and the latest QA score.
+    pub fn review(&self) -> &Review {
+        &self.review
     }
 
     /// The user ids known to be the robot.

@@ -496,3 +496,81 @@ fn a_final_stage_wins_over_an_acceptance_recorded_later() {
     let call = fold(&events);
     assert_eq!(call.oversight().commands()[0].value.stage, CommandStage::Done);
 }
+
+// ---- review: notes, tags, QA ----
+
+fn note(ms: u64, id: &str, author: &str, text: &str) -> Event {
+    let record = crate::event::NoteRecord { id: id.into(), author: author.into(), round: None, text: text.into() };
+    hub(ms, EventBody::NoteAdded(record))
+}
+
+fn tags(ms: u64, author: &str, tags: &[&str]) -> Event {
+    let record =
+        crate::event::TagsRecord { author: author.into(), tags: tags.iter().map(|t| (*t).to_owned()).collect() };
+    hub(ms, EventBody::TagsSet(record))
+}
+
+fn qa(ms: u64, author: &str, score: u8) -> Event {
+    hub(ms, EventBody::QaScored(crate::event::QaRecord { author: author.into(), score, comment: None }))
+}
+
+fn review_events() -> Vec<Event> {
+    vec![
+        started(TASK, 1_000),
+        note(40_000, "n2", "wang", "客户要求回电"),
+        tags(41_000, "li", &["投诉", "vip"]),
+        note(20_000, "n1", "li", "robot was slow in round 2"),
+        qa(50_000, "li", 60),
+        tags(45_000, "wang", &["vip"]),
+        qa(55_000, "wang", 85),
+        note(60_000, "n3", "li", "follow-up done"),
+    ]
+}
+
+#[test]
+fn review_facts_fold_into_notes_in_time_order_the_latest_tags_and_the_latest_qa_score() {
+    let call = fold(&review_events());
+    let review = call.review();
+    let notes: Vec<(&str, &str, u64)> =
+        review.notes().iter().map(|n| (n.value.id.as_str(), n.value.author.as_str(), n.at.0)).collect();
+    assert_eq!(notes, [("n1", "li", 20_000), ("n2", "wang", 40_000), ("n3", "li", 60_000)]);
+    let current = review.tags().expect("tags were set");
+    assert_eq!((current.value.author.as_str(), current.value.tags.as_slice()), ("wang", ["vip".to_owned()].as_slice()));
+    let score = review.qa().expect("the call was scored");
+    assert_eq!((score.value.author.as_str(), score.value.score, score.at), ("wang", 85, SourceMs(55_000)));
+    // Reviews neither start a call nor move its timeline.
+    assert_eq!(call.last_ms(), Some(SourceMs(1_000)));
+    assert_eq!(call.oversight().commands().len(), 0);
+    assert_round_trip(&call);
+}
+
+#[test]
+fn a_note_seen_twice_is_one_note_whatever_the_order() {
+    let forward = fold(&review_events());
+    let mut twice: Vec<Event> = review_events();
+    twice.reverse();
+    twice.extend(review_events());
+    let folded = fold(&twice);
+    assert_eq!(folded, forward, "the same events in another order, twice, fold to the same call");
+    assert_eq!(folded.review().notes().len(), 3);
+
+    // The same note id recorded again later (a retried push after the hub lost its log)
+    // stays the one note, at its first time.
+    let mut again = review_events();
+    again.push(note(90_000, "n1", "li", "robot was slow in round 2"));
+    let call = fold(&again);
+    assert_eq!(call.review().notes().len(), 3);
+    assert_eq!(call.review().note("n1").map(|n| n.at), Some(SourceMs(20_000)));
+}
+
+#[test]
+fn a_call_nobody_reviewed_has_an_empty_review_and_a_tag_set_may_clear_the_tags() {
+    let call = fold(&happy_call());
+    assert!(call.review().is_empty());
+    assert!(call.review().tags().is_none() && call.review().qa().is_none());
+
+    let mut events = review_events();
+    events.push(tags(70_000, "li", &[]));
+    let cleared = fold(&events);
+    assert_eq!(cleared.review().tags().map(|t| t.value.tags.len()), Some(0), "the latest set is empty");
+}

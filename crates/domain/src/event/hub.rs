@@ -1,6 +1,7 @@
 //! The hub's own facts about a call: supervisors' commands and their lifecycle, the call's
-//! lock, who is watching, and what the LLM gateway saw. They travel in the same event log
-//! and stream as TRTC's callbacks, so every console sees who did what.
+//! lock, who is watching, what the LLM gateway saw, and the supervisors' review of the call
+//! (notes, tags, a QA score). They travel in the same event log and stream as TRTC's
+//! callbacks, so every console sees who did what.
 
 use serde::{Deserialize, Serialize};
 
@@ -153,4 +154,35 @@ pub struct GatewayExchange {
     pub invoke: bool,
     /// From the request's arrival to the first token sent back, ms.
     pub first_token_ms: Option<u64>,
+}
+
+/// A supervisor's note on a call (or on one of its turns), as the hub recorded it.
+///
+/// The `id` is chosen by the console that wrote the note (a UUID), so a note written
+/// offline keeps its identity when it reaches the hub, and a retried push is recognised.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct NoteRecord {
+    pub id: String,
+    /// The supervisor who wrote it (the hub's name for the token that pushed it).
+    pub author: String,
+    /// The turn the note is about, if any.
+    pub round: Option<RoundId>,
+    pub text: String,
+}
+
+/// A call's tags as a supervisor set them: the whole set, replacing the one before.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct TagsRecord {
+    pub author: String,
+    /// Trimmed, without duplicates, sorted.
+    pub tags: Vec<String>,
+}
+
+/// A call's QA score as a reviewer gave it, replacing the one before.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct QaRecord {
+    pub author: String,
+    /// 0–100.
+    pub score: u8,
+    pub comment: Option<String>,
 }

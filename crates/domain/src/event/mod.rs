@@ -19,7 +19,10 @@ pub use codes::{
     meaning_text, EnterReason, ExitReason, LeaveCode, Media, MetricName, Outcome, PipelineError, PipelineStage,
     RecorderLeaveCode, RobotState, Role, Speaker, TerminalType, UploadStatus, UserType, VodStatus,
 };
-pub use hub::{CommandAction, CommandRecord, CommandStage, GatewayExchange, LockChange, ReplyAuthor};
+pub use hub::{
+    CommandAction, CommandRecord, CommandStage, GatewayExchange, LockChange, NoteRecord, QaRecord, ReplyAuthor,
+    TagsRecord,
+};
 
 use serde::{Deserialize, Serialize};
 
@@ -224,6 +227,12 @@ pub enum EventBody {
     PresenceChanged { supervisor: String, watching: bool },
     /// Hub: the LLM gateway answered one of the robot's requests.
     GatewayExchange(GatewayExchange),
+    /// Hub: a supervisor added a note to the call. Its source time is when it was written.
+    NoteAdded(NoteRecord),
+    /// Hub: a supervisor set the call's tags (the whole set).
+    TagsSet(TagsRecord),
+    /// Hub: a reviewer gave the call a QA score.
+    QaScored(QaRecord),
 }
 
 impl EventBody {
@@ -254,7 +263,10 @@ impl EventBody {
             | EventBody::Command(_)
             | EventBody::LockChanged { .. }
             | EventBody::PresenceChanged { .. }
-            | EventBody::GatewayExchange(_) => false,
+            | EventBody::GatewayExchange(_)
+            | EventBody::NoteAdded(_)
+            | EventBody::TagsSet(_)
+            | EventBody::QaScored(_) => false,
         }
     }
 
@@ -266,6 +278,9 @@ impl EventBody {
                 | EventBody::LockChanged { .. }
                 | EventBody::PresenceChanged { .. }
                 | EventBody::GatewayExchange(_)
+                | EventBody::NoteAdded(_)
+                | EventBody::TagsSet(_)
+                | EventBody::QaScored(_)
         )
     }
 
@@ -295,7 +310,10 @@ impl EventBody {
             | EventBody::Command(_)
             | EventBody::LockChanged { .. }
             | EventBody::PresenceChanged { .. }
-            | EventBody::GatewayExchange(_) => return None,
+            | EventBody::GatewayExchange(_)
+            | EventBody::NoteAdded(_)
+            | EventBody::TagsSet(_)
+            | EventBody::QaScored(_) => return None,
         })
     }
 }

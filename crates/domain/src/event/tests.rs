@@ -569,3 +569,27 @@ fn a_sequence_number_is_attached_without_changing_anything_else() {
     assert_eq!(Event { seq: None, ..sequenced.clone() }, event);
     assert_round_trip(&sequenced);
 }
+
+#[test]
+fn review_facts_are_hub_facts_of_a_call_with_a_flat_wire_form() {
+    let note = EventBody::NoteAdded(NoteRecord {
+        id: "3f2b9c1e-0c7a-4a55-9a53-2f1d2b0d7e11".into(),
+        author: "li".into(),
+        round: Some(RoundId::new("r2")),
+        text: "客户要求回电".into(),
+    });
+    let tags = EventBody::TagsSet(TagsRecord { author: "wang".into(), tags: vec!["vip".into()] });
+    let qa = EventBody::QaScored(QaRecord { author: "wang".into(), score: 85, comment: Some("语气好".into()) });
+    for (body, kind) in [(note, "note_added"), (tags, "tags_set"), (qa, "qa_scored")] {
+        assert!(body.is_hub_fact() && !body.is_room_scoped(), "{kind}");
+        assert_eq!(body.callback_event_type(), None, "{kind}");
+        let event = Event::hub_fact(CallRef::task(TaskId::new("t1")), SourceMs(5), body);
+        assert_eq!(event.dedup_key(), None, "{kind}: only callbacks have a source key");
+        let json = serde_json::to_value(&event.body).unwrap();
+        assert_eq!(json["kind"], kind);
+        assert_round_trip(&event);
+    }
+    let json =
+        serde_json::to_value(EventBody::QaScored(QaRecord { author: "a".into(), score: 7, comment: None })).unwrap();
+    assert_eq!(json, json!({"kind": "qa_scored", "author": "a", "score": 7, "comment": null}));
+}

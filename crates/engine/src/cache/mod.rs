@@ -19,10 +19,11 @@
 //!   ([`Cache::calls`]), one call's summary, turns and interventions, full-text search over
 //!   final sentences in Chinese and English with highlighted snippets ([`Cache::search`],
 //!   `fts.rs` says how and why), recordings and their local files.
-//! - The supervisors' own data: notes, tags, QA scores (`review.rs`), alert rules kept as
-//!   opaque JSON and fired alerts de-duplicated per call and rule (`alerts.rs`), local
-//!   recording files with their sizes for resuming downloads (`recordings.rs`), the hub's
-//!   audit entries (`history.rs`).
+//! - Review data: notes, tags, QA scores — this console's own writes, kept until pushed to
+//!   the hub, and every supervisor's as projected from the hub's events (`review.rs`).
+//! - The supervisors' own data: alert rules kept as opaque JSON and fired alerts
+//!   de-duplicated per call and rule (`alerts.rs`), local recording files with their sizes
+//!   for resuming downloads (`recordings.rs`), the hub's audit entries (`history.rs`).
 //! - Retention by age in small batches ([`Cache::purge_older_than`], `retention.rs`), the
 //!   file's size and an optional size limit.
 //!
@@ -55,7 +56,7 @@ pub use history::{
 };
 pub use recordings::{CachedRecording, RecordingFile};
 pub use retention::Purged;
-pub use review::{NewNote, Note, QaScore, TagCount};
+pub use review::{NewNote, Note, Outgoing, QaScore, ReviewChange, ReviewKind, TagCount};
 pub use search::{SearchFilter, SearchHit};
 pub use writer::Appended;
 

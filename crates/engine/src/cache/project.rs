@@ -8,6 +8,11 @@
 //! rows (`calls`, `turns`, `sentences`, `recordings`) are then projected from the folded
 //! values, never from the events directly, so the cache and the live view cannot disagree.
 //! Interventions are the hub's command and lock facts themselves, one row per event.
+//! Supervisors' reviews are projected from `Call::review`: every note by its id (so a note
+//! this console wrote and pushed is the same row when its event comes back, now marked
+//! pushed), and the call's latest tag set and QA score — unless this console holds a later
+//! change of its own not yet pushed (`review_outbox`), which then stands; an outbox entry the
+//! hub's events have caught up with (its own echo, or someone's later change) is removed.
 //!
 //! The working set keeps the folds of recently touched calls and rooms in memory, with the
 //! rows last written for each, so a batch writes only the rows that changed. A call or room
@@ -61,6 +66,15 @@ struct CallRows {
     call: CallRow,
     turns: HashMap<RoundId, TurnRow>,
     sentences: HashMap<(RoundId, UserId), SentenceRow>,
+    review: ReviewRows,
+}
+
+/// A call's review as the hub's events have it.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct ReviewRows {
+    notes: HashMap<String, NoteRow>,
+    tags: Option<TagsRow>,
+    qa: Option<QaRow>,
 }
 
 #[derive(Debug)]
@@ -92,6 +106,9 @@ pub(super) struct Changes {
     sentences: Vec<SentenceRow>,
     interventions: Vec<InterventionRow>,
     recordings: Vec<RecordingRow>,
+    notes: Vec<NoteRow>,
+    tags: Vec<TagsRow>,
+    qa: Vec<QaRow>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -178,6 +195,37 @@ struct InterventionRow {
     lock_holder: Option<String>,
 }
 
+/// A note from the hub's events: the hub has it, so it is pushed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+struct NoteRow {
+    note_id: String,
+    task_id: String,
+    round_id: Option<String>,
+    author: String,
+    at_ms: i64,
+    text: String,
+    pushed: bool,
+    push_error: Option<String>,
+}
+
+/// The call's latest tag set from the hub's events.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+struct TagsRow {
+    task_id: String,
+    at_ms: i64,
+    tags: Vec<String>,
+}
+
+/// The call's latest QA score from the hub's events.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+struct QaRow {
+    task_id: String,
+    at_ms: i64,
+    author: String,
+    score: u8,
+    comment: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 struct RecordingRow {
     recording_id: String,
@@ -218,6 +266,9 @@ pub(super) fn kind_of(body: &EventBody) -> &'static str {
         EventBody::LockChanged { .. } => "lock_changed",
         EventBody::PresenceChanged { .. } => "presence_changed",
         EventBody::GatewayExchange(_) => "gateway_exchange",
+        EventBody::NoteAdded(_) => "note_added",
+        EventBody::TagsSet(_) => "tags_set",
+        EventBody::QaScored(_) => "qa_scored",
     }
 }
 
@@ -318,8 +369,43 @@ impl CallEntry {
                     .insert((turn.round().clone(), line.user.clone()), sentence_row(&task_id, turn, speaker, line));
             }
         }
-        CallRows { call: row, turns, sentences }
+        CallRows { call: row, turns, sentences, review: review_rows(&task_id, call) }
     }
+}
+
+fn review_rows(task_id: &str, call: &Call) -> ReviewRows {
+    let review = call.review();
+    let notes = review
+        .notes()
+        .into_iter()
+        .map(|note| {
+            let row = NoteRow {
+                note_id: note.value.id.clone(),
+                task_id: task_id.to_owned(),
+                round_id: note.value.round.as_ref().map(ToString::to_string),
+                author: note.value.author.clone(),
+                at_ms: to_i64(note.at.0),
+                text: note.value.text.clone(),
+                pushed: true,
+                push_error: None,
+            };
+            (row.note_id.clone(), row)
+        })
+        .collect();
+    let tags = review.tags().map(|tags| TagsRow {
+        task_id: task_id.to_owned(),
+        at_ms: to_i64(tags.at.0),
+        tags: tags.value.tags.clone(),
+    });
+    // A score the table cannot hold (the hub never records one) is left out, not fatal.
+    let qa = review.qa().filter(|qa| qa.value.score <= domain::call::review::QA_MAX_SCORE).map(|qa| QaRow {
+        task_id: task_id.to_owned(),
+        at_ms: to_i64(qa.at.0),
+        author: qa.value.author.clone(),
+        score: qa.value.score,
+        comment: qa.value.comment.clone(),
+    });
+    ReviewRows { notes, tags, qa }
 }
 
 fn turn_row(task_id: &str, turn: &Turn) -> TurnRow {
@@ -590,6 +676,9 @@ impl WorkingSet {
                     changes.calls.push(rows.call.clone());
                     changes.turns.extend(rows.turns.values().cloned());
                     changes.sentences.extend(rows.sentences.values().cloned());
+                    changes.notes.extend(rows.review.notes.values().cloned());
+                    changes.tags.extend(rows.review.tags.clone());
+                    changes.qa.extend(rows.review.qa.clone());
                 }
                 Some(old) => {
                     if rows.call != old.call {
@@ -613,6 +702,19 @@ impl WorkingSet {
                             .filter(|(key, _)| !rows.sentences.contains_key(*key))
                             .map(|(_, row)| (row.task_id.clone(), row.round_id.clone(), row.user_id.clone())),
                     );
+                    changes.notes.extend(
+                        rows.review
+                            .notes
+                            .iter()
+                            .filter(|(id, row)| old.review.notes.get(*id) != Some(*row))
+                            .map(|(_, row)| row.clone()),
+                    );
+                    if rows.review.tags != old.review.tags {
+                        changes.tags.extend(rows.review.tags.clone());
+                    }
+                    if rows.review.qa != old.review.qa {
+                        changes.qa.extend(rows.review.qa.clone());
+                    }
                 }
             }
             entry.written = Some(rows);
@@ -764,6 +866,53 @@ static INSERT_INTERVENTIONS: LazyLock<String> = LazyLock::new(|| {
     sql.push_str(" ON CONFLICT (seq) DO NOTHING");
     sql
 });
+static UPSERT_NOTES: LazyLock<String> = LazyLock::new(|| {
+    bulk_sql(
+        "notes",
+        &["note_id", "task_id", "round_id", "author", "at_ms", "text", "pushed", "push_error"],
+        Some(&["task_id", "note_id"]),
+    )
+});
+
+/// Whether this console holds a later tag set or score of its own for the row's call, not
+/// yet acknowledged (`{kind}` is filled in): then the local one stands.
+const LOCAL_IS_LATER: &str = "EXISTS (SELECT 1 FROM review_outbox AS o WHERE o.task_id = row.value ->> 'task_id' \
+     AND o.kind = '{kind}' AND o.written_ms > row.value ->> 'at_ms')";
+
+static REPLACE_TAGS: LazyLock<[String; 2]> = LazyLock::new(|| {
+    let later = LOCAL_IS_LATER.replace("{kind}", "tags");
+    [
+        format!(
+            "DELETE FROM call_tags WHERE task_id IN \
+             (SELECT row.value ->> 'task_id' FROM json_each(?1) AS row WHERE NOT {later})"
+        ),
+        format!(
+            "INSERT INTO call_tags (task_id, tag) SELECT row.value ->> 'task_id', tag.value \
+             FROM json_each(?1) AS row, json_each(row.value -> 'tags') AS tag WHERE NOT {later} \
+             ON CONFLICT DO NOTHING"
+        ),
+    ]
+});
+
+static REPLACE_QA: LazyLock<String> = LazyLock::new(|| {
+    let later = LOCAL_IS_LATER.replace("{kind}", "qa");
+    format!(
+        "INSERT INTO qa_scores (task_id, score, reviewer, comment, at_ms) \
+         SELECT row.value ->> 'task_id', row.value ->> 'score', row.value ->> 'author', row.value ->> 'comment', \
+         row.value ->> 'at_ms' FROM json_each(?1) AS row WHERE NOT {later} \
+         ON CONFLICT (task_id) DO UPDATE SET score = excluded.score, reviewer = excluded.reviewer, \
+         comment = excluded.comment, at_ms = excluded.at_ms"
+    )
+});
+
+/// Removes outbox entries of `{kind}` the hub's latest change for their call is at least
+/// as recent as: acknowledged (their own event) or superseded.
+const CAUGHT_UP: &str = "DELETE FROM review_outbox WHERE kind = '{kind}' AND EXISTS \
+     (SELECT 1 FROM json_each(?1) AS row WHERE row.value ->> 'task_id' = review_outbox.task_id \
+     AND review_outbox.written_ms <= row.value ->> 'at_ms')";
+static CAUGHT_UP_TAGS: LazyLock<String> = LazyLock::new(|| CAUGHT_UP.replace("{kind}", "tags"));
+static CAUGHT_UP_QA: LazyLock<String> = LazyLock::new(|| CAUGHT_UP.replace("{kind}", "qa"));
+
 static UPSERT_RECORDINGS: LazyLock<String> = LazyLock::new(|| {
     bulk_sql(
         "recordings",
@@ -854,6 +1003,13 @@ impl Changes {
         bulk(conn, &UPSERT_SENTENCES, &self.sentences, "store sentences").await?;
         bulk(conn, &INSERT_INTERVENTIONS, &self.interventions, "store interventions").await?;
         bulk(conn, &UPSERT_RECORDINGS, &self.recordings, "store recordings").await?;
+        bulk(conn, &UPSERT_NOTES, &self.notes, "store notes").await?;
+        for sql in REPLACE_TAGS.iter() {
+            bulk(conn, sql, &self.tags, "store tags").await?;
+        }
+        bulk(conn, &CAUGHT_UP_TAGS, &self.tags, "store tags").await?;
+        bulk(conn, &REPLACE_QA, &self.qa, "store QA scores").await?;
+        bulk(conn, &CAUGHT_UP_QA, &self.qa, "store QA scores").await?;
         Ok(())
     }
 }

@@ -39,6 +39,7 @@ pub use rest::{
     AuditEntry, AuditQuery, CallCommand, CallSnapshot, CallSummary, CallsPage, CommandAnswer, HubHealth, HubIdentity,
     IdempotencyKey, InterruptMode, LockAction, LockAnswer, Recording, RecordingFile, RoomTicket, SayMode,
 };
+pub use rest::{CallQa, CallTags, NoteRequest, StoredNote};
 pub use stream::{Feed, LinkStatus, OfflineCode, OfflineReason, Subscription};
 
 /// A supervisor's hub token. Its `Debug` shows `HubToken(***)`; it has no `Display`.

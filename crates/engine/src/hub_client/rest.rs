@@ -1,6 +1,6 @@
 //! The hub's REST API as typed methods of [`HubClient`]: health and the connection test,
 //! call snapshots, commands (with an idempotency key), the call's lock, presence, room
-//! tickets, recordings and the audit trail.
+//! tickets, recordings, the audit trail, and a call's review (notes, tags, QA score).
 //!
 //! Requests and answers mirror the hub's `control` and `read` modules field for field;
 //! the domain types (`Call`, `Health`, `CommandStage`, …) are the same ones the hub
@@ -15,7 +15,7 @@ use std::fmt;
 use domain::board::{RecordingStatus, RoomKey};
 use domain::call::{Call, CallCounts, CallStatus, Health, RobotStateAt, Stamped};
 use domain::event::{CommandRecord, CommandStage};
-use domain::ids::{RoomId, SdkAppId, SourceMs, TaskId, UserId};
+use domain::ids::{RoomId, RoundId, SdkAppId, SourceMs, TaskId, UserId};
 use hub::auth::Role;
 use reqwest::Method;
 use serde::{Deserialize, Serialize, Serializer};
@@ -467,6 +467,105 @@ impl HubClient {
 
 fn not_a_hub(client: &HubClient, detail: &str) -> HubError {
     HubError::NotAHub { url: client.base_url().to_owned(), detail: detail.to_owned() }
+}
+
+// ---- review: notes, tags, QA scores ----
+
+/// A note to push: `POST /v1/calls/{id}/notes`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NoteRequest {
+    /// The note's UUID, chosen when it was written; a retry with the same id adds nothing.
+    pub id: String,
+    pub text: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub round: Option<RoundId>,
+    /// When it was written (the hub keeps it, within the last 30 days).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub written_ms: Option<u64>,
+}
+
+/// A note as the hub recorded it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct StoredNote {
+    pub call_id: TaskId,
+    pub id: String,
+    /// The supervisor the token belongs to.
+    pub author: String,
+    pub round: Option<RoundId>,
+    pub text: String,
+    /// The note's time on the hub (its event's source time).
+    pub at_ms: u64,
+}
+
+/// A call's tags as they stand on the hub after a change.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct CallTags {
+    pub tags: Vec<String>,
+    /// Who set them, and when; `None` if nobody ever did.
+    pub author: Option<String>,
+    pub at_ms: Option<u64>,
+}
+
+/// A call's QA score as it stands on the hub after a change.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct CallQa {
+    pub score: Option<u8>,
+    pub comment: Option<String>,
+    pub author: Option<String>,
+    pub at_ms: Option<u64>,
+}
+
+impl HubClient {
+    /// `POST /v1/calls/{id}/notes`: adds a note, or finds it already there (same id, same
+    /// note) — either way answers the note as the hub has it. Every role may.
+    ///
+    /// # Errors
+    /// [`HubError::Refused`] with `invalid_field` (400, the message names the field),
+    /// `unknown_call` (404), `note_id_taken` (409: the id belongs to another note); as
+    /// every request otherwise.
+    pub async fn add_note(&self, task: &TaskId, note: &NoteRequest) -> Result<StoredNote, HubError> {
+        let url = self.url(&["v1", "calls", task.as_str(), "notes"]);
+        self.send_json("a note", self.request(Method::POST, url).json(note)).await
+    }
+
+    /// `PUT /v1/calls/{id}/tags`: replaces the call's tag set (empty clears it); `written`
+    /// is when the supervisor set it. Answers the call's tags as they now stand.
+    ///
+    /// # Errors
+    /// As [`HubClient::add_note`], without `note_id_taken`.
+    pub async fn set_tags(
+        &self,
+        task: &TaskId,
+        tags: &[String],
+        written: Option<SourceMs>,
+    ) -> Result<CallTags, HubError> {
+        let url = self.url(&["v1", "calls", task.as_str(), "tags"]);
+        let mut body = json!({ "tags": tags });
+        if let Some(written) = written {
+            body["written_ms"] = json!(written.0);
+        }
+        self.send_json("a tag change", self.request(Method::PUT, url).json(&body)).await
+    }
+
+    /// `PUT /v1/calls/{id}/qa`: scores the call (0–100) with an optional comment; `written`
+    /// is when the reviewer scored it. Answers the call's score as it now stands.
+    ///
+    /// # Errors
+    /// As [`HubClient::set_tags`].
+    pub async fn set_qa(
+        &self,
+        task: &TaskId,
+        score: u8,
+        comment: Option<&str>,
+        written: Option<SourceMs>,
+    ) -> Result<CallQa, HubError> {
+        let url = self.url(&["v1", "calls", task.as_str(), "qa"]);
+        let mut body = json!({ "score": score, "comment": comment });
+        if let Some(written) = written {
+            body["written_ms"] = json!(written.0);
+        }
+        self.send_json("a QA score", self.request(Method::PUT, url).json(&body)).await
+    }
 }
 
 #[cfg(test)]
