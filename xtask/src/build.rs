@@ -167,5 +167,7 @@ pub fn test() -> Result<()> {
 
 /// `cargo xtask bench`: the benchmarks, printing figures and ratios.
 pub fn bench() -> Result<()> {
-    run(Command::new(cargo()).current_dir(root()).args(["bench", "-p", "domain", "-p", "emulator", "-p", "hub"]))
+    run(Command::new(cargo())
+        .current_dir(root())
+        .args(["bench", "-p", "domain", "-p", "emulator", "-p", "hub", "-p", "engine"]))
 }
