@@ -1,8 +1,9 @@
 //! Benchmark of the console cache (`engine::cache`): which full-text index suits Chinese and
 //! English transcripts, and what the real cache costs to write, search and read back, each
 //! beside a baseline or goal measured in the same run.
-//! Run with `cargo bench -p engine --bench cache` (about two minutes on 2 cores; the binary
-//! itself, without the build, within five); `cargo xtask bench` runs it with the others.
+//! Run with `cargo bench -p engine --bench cache` (the binary runs 80–100 s on 2 cores, plus
+//! the release build); `cargo xtask bench` runs it with the others. Figures and what they
+//! mean: `docs/benchmarks.md`, "Console cache".
 //!
 //! Part 1 puts one fixed corpus of zh/en customer-service sentences into three SQLite
 //! FTS5 set-ups, side by side in the same run:
@@ -25,7 +26,11 @@
 //! transaction per batch, into a file with the cache's own schema (FTS triggers included).
 //! The baseline's rows are computed before its clock starts, the way `cache/project.rs`
 //! derives them (the domain fold, then only the rows that changed since the last batch), and
-//! both files are compared row for row after each round. Three rounds, taking turns; then
+//! both files are compared row for row after each round. Beside them, the same rows in the
+//! cache's own statement shape (each table's rows of a batch as one JSON array into one
+//! `INSERT … SELECT … FROM json_each`) and as multi-row `INSERT … VALUES` statements
+//! (one per table per batch), both through rusqlite, and the time to derive the rows alone,
+//! to show where the cache's time goes and what a faster writer would look like. Three rounds, taking turns; then
 //! single-event appends, searches, history pages, bytes per sentence and a purge.
 //!
 //! Part 3: search over 1,000,000 final sentences (seeded zh/en corpus in 25,000-odd calls,
@@ -1097,6 +1102,131 @@ fn raw_insert(path: &Path, batches: &[RawBatch]) -> Duration {
     started.elapsed()
 }
 
+/// The cache's own statement shape (`cache/project.rs`): `INSERT … SELECT row.value ->> 'c'
+/// … FROM json_each(?1)`, one statement per table per batch; with `key`, the same upsert.
+fn json_sql(table: &str, columns: &[&str], key: Option<&[&str]>) -> String {
+    let values: Vec<String> = columns.iter().map(|column| format!("row.value ->> '{column}'")).collect();
+    let mut sql = format!(
+        "INSERT INTO {table} ({}) SELECT {} FROM json_each(?1) AS row WHERE true",
+        columns.join(", "),
+        values.join(", ")
+    );
+    if let Some(key) = key {
+        let updates: Vec<String> =
+            columns.iter().filter(|c| !key.contains(c)).map(|c| format!("{c} = excluded.{c}")).collect();
+        sql.push_str(&format!(" ON CONFLICT ({}) DO UPDATE SET {}", key.join(", "), updates.join(", ")));
+    }
+    sql
+}
+
+/// Rows as one JSON array of objects keyed by column, as the cache binds them.
+fn rows_json(columns: &[&str], rows: &[Row]) -> String {
+    let array: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|row| {
+            let object: serde_json::Map<String, serde_json::Value> = columns
+                .iter()
+                .zip(row)
+                .map(|(column, value)| {
+                    let value = match value {
+                        Value::Null => serde_json::Value::Null,
+                        Value::Integer(i) => json!(i),
+                        Value::Real(r) => json!(r),
+                        Value::Text(t) => json!(t),
+                        Value::Blob(_) => panic!("the cache binds no blobs"),
+                    };
+                    ((*column).to_owned(), value)
+                })
+                .collect();
+            serde_json::Value::Object(object)
+        })
+        .collect();
+    serde_json::Value::Array(array).to_string()
+}
+
+/// The same rows in the cache's statement shape: each table's rows of a batch encoded as
+/// one JSON array (inside the clock, as the cache does it) and inserted by one
+/// `json_each` statement, one transaction per batch, through rusqlite.
+fn raw_insert_json(path: &Path, batches: &[RawBatch]) -> Duration {
+    let mut conn = raw_connection(path);
+    let tables: [(String, &[&str]); 5] = [
+        (json_sql("events", EVENT_COLUMNS, None), EVENT_COLUMNS),
+        (json_sql("calls", CALL_COLUMNS, Some(&["task_id"])), CALL_COLUMNS),
+        (json_sql("turns", TURN_COLUMNS, Some(&["task_id", "round_id"])), TURN_COLUMNS),
+        (json_sql("sentences", SENTENCE_COLUMNS, Some(&["task_id", "round_id", "user_id"])), SENTENCE_COLUMNS),
+        (
+            format!("{} ON CONFLICT (seq) DO NOTHING", json_sql("interventions", INTERVENTION_COLUMNS, None)),
+            INTERVENTION_COLUMNS,
+        ),
+    ];
+    let failed = |e: rusqlite::Error| -> ! { panic!("raw json insert into {}: {e}", path.display()) };
+    let started = Instant::now();
+    for batch in batches {
+        assert!(batch.sentence_deletes.is_empty(), "the bench's stream never blanks a sentence");
+        let tx = conn.transaction().unwrap_or_else(|e| failed(e));
+        let rows = [&batch.events, &batch.calls, &batch.turns, &batch.sentences, &batch.interventions];
+        for ((sql, columns), rows) in tables.iter().zip(rows) {
+            if rows.is_empty() {
+                continue;
+            }
+            let json = rows_json(columns, rows);
+            tx.prepare_cached(sql).unwrap_or_else(|e| failed(e)).execute([json]).unwrap_or_else(|e| failed(e));
+        }
+        tx.execute("UPDATE stream_cursor SET seq = ?1 WHERE id = 1", [batch.cursor]).unwrap_or_else(|e| failed(e));
+        tx.commit().unwrap_or_else(|e| failed(e));
+    }
+    started.elapsed()
+}
+
+/// A table for `raw_insert_values`: name, columns, conflict key (upsert), statement tail.
+type ValuesTable = (&'static str, &'static [&'static str], Option<&'static [&'static str]>, &'static str);
+
+/// SQLite's default limit on bound parameters in one statement.
+const MAX_PARAMETERS: usize = 32_766;
+
+/// The same rows as multi-row `INSERT … VALUES (…), (…)` statements with bound parameters:
+/// one statement per table per batch (split only at SQLite's parameter limit), no JSON.
+/// The shape an sqlx writer can have with `QueryBuilder::push_values`, at one round trip per
+/// statement like the cache's `json_each` one.
+fn raw_insert_values(path: &Path, batches: &[RawBatch]) -> Duration {
+    let mut conn = raw_connection(path);
+    let tables: [ValuesTable; 5] = [
+        ("events", EVENT_COLUMNS, None, ""),
+        ("calls", CALL_COLUMNS, Some(&["task_id"]), ""),
+        ("turns", TURN_COLUMNS, Some(&["task_id", "round_id"]), ""),
+        ("sentences", SENTENCE_COLUMNS, Some(&["task_id", "round_id", "user_id"]), ""),
+        ("interventions", INTERVENTION_COLUMNS, None, " ON CONFLICT (seq) DO NOTHING"),
+    ];
+    let failed = |e: rusqlite::Error| -> ! { panic!("raw values insert into {}: {e}", path.display()) };
+    let started = Instant::now();
+    for batch in batches {
+        assert!(batch.sentence_deletes.is_empty(), "the bench's stream never blanks a sentence");
+        let tx = conn.transaction().unwrap_or_else(|e| failed(e));
+        let rows = [&batch.events, &batch.calls, &batch.turns, &batch.sentences, &batch.interventions];
+        for ((table, columns, key, tail), rows) in tables.iter().zip(rows) {
+            for chunk in rows.chunks(MAX_PARAMETERS / columns.len()) {
+                let one = format!("({})", vec!["?"; columns.len()].join(", "));
+                let mut sql = format!(
+                    "INSERT INTO {table} ({}) VALUES {}",
+                    columns.join(", "),
+                    vec![one; chunk.len()].join(", ")
+                );
+                if let Some(key) = key {
+                    let updates: Vec<String> =
+                        columns.iter().filter(|c| !key.contains(c)).map(|c| format!("{c} = excluded.{c}")).collect();
+                    sql.push_str(&format!(" ON CONFLICT ({}) DO UPDATE SET {}", key.join(", "), updates.join(", ")));
+                }
+                sql.push_str(tail);
+                let mut statement = tx.prepare_cached(&sql).unwrap_or_else(|e| failed(e));
+                statement.execute(rusqlite::params_from_iter(chunk.iter().flatten())).unwrap_or_else(|e| failed(e));
+            }
+        }
+        tx.execute("UPDATE stream_cursor SET seq = ?1 WHERE id = 1", [batch.cursor]).unwrap_or_else(|e| failed(e));
+        tx.commit().unwrap_or_else(|e| failed(e));
+    }
+    started.elapsed()
+}
+
 /// Rows that differ between the cache's file and the baseline's, per table (sentences
 /// without their rowid, which follows insertion order), and whether both full-text indexes
 /// pass FTS5's integrity check against their sentences.
@@ -1162,18 +1292,31 @@ async fn part_two(dir: &Path) -> IngestFigures {
         statements(|b| b.interventions.len()),
     );
     println!(
-        "\n{:<8} {:>16} {:>16} {:>12}   rows compared (cache vs baseline)",
-        "round", "cache events/s", "raw events/s", "cache/raw"
+        "\n{:<8} {:>13} {:>13} {:>13} {:>13} {:>13} {:>10}   rows compared (cache vs each baseline)",
+        "round", "cache", "raw prepared", "raw json_each", "raw VALUES", "rows derived", "cache/raw"
     );
     let mut cache_rates = Vec::new();
     let mut raw_rates = Vec::new();
+    let mut json_rates = Vec::new();
+    let mut values_rates = Vec::new();
+    let mut derive_rates = Vec::new();
     let mut ratios = Vec::new();
     let mut kept: Option<(Cache, std::path::PathBuf)> = None;
     for round in 0..INGEST_ROUNDS {
         let cache_path = dir.join(format!("ingest-{round}.sqlite"));
         let raw_path = dir.join(format!("raw-{round}.sqlite"));
-        // The baseline's file has the cache's schema and settings because the cache made it.
+        let json_path = dir.join(format!("raw-json-{round}.sqlite"));
+        let values_path = dir.join(format!("raw-values-{round}.sqlite"));
+        // The baselines' files have the cache's schema and settings because the cache made them.
         open_cache(&raw_path).await.close().await;
+        open_cache(&json_path).await.close().await;
+        open_cache(&values_path).await.close().await;
+        // What the cache computes before any SQL (the fold, each event's JSON, the changed
+        // rows), timed alone; the baselines bind its result.
+        let derive_started = Instant::now();
+        let derived = std::hint::black_box(raw_batches(&batches));
+        let derive_time = derive_started.elapsed();
+        drop(derived);
         let cache = open_cache(&cache_path).await;
         let work = batches.clone();
         let append_all = async {
@@ -1183,33 +1326,50 @@ async fn part_two(dir: &Path) -> IngestFigures {
             }
             started.elapsed()
         };
-        let (cache_time, raw_time) = if round % 2 == 0 {
+        let (cache_time, raw_time, json_time, values_time) = if round % 2 == 0 {
             let cache_time = append_all.await;
-            (cache_time, raw_insert(&raw_path, &raw_rows))
-        } else {
             let raw_time = raw_insert(&raw_path, &raw_rows);
-            (append_all.await, raw_time)
-        };
-        let (tables, sound) = compare(&cache_path, &raw_path);
-        let cache_rate = n as f64 / cache_time.as_secs_f64();
-        let raw_rate = n as f64 / raw_time.as_secs_f64();
-        let differing: i64 = tables.iter().map(|(_, _, d)| d).sum();
-        let verdict = if differing == 0 && sound {
-            let listed: Vec<String> = tables.iter().map(|(t, rows, _)| format!("{t} {rows}")).collect();
-            format!("identical: {}", listed.join(", "))
+            let json_time = raw_insert_json(&json_path, &raw_rows);
+            (cache_time, raw_time, json_time, raw_insert_values(&values_path, &raw_rows))
         } else {
-            let listed: Vec<String> = tables.iter().map(|(t, _, d)| format!("{t} {d}")).collect();
-            format!("DIFFERENT (rows differing: {}; FTS sound: {sound})", listed.join(", "))
+            let values_time = raw_insert_values(&values_path, &raw_rows);
+            let json_time = raw_insert_json(&json_path, &raw_rows);
+            let raw_time = raw_insert(&raw_path, &raw_rows);
+            (append_all.await, raw_time, json_time, values_time)
         };
+        let mut verdicts = Vec::new();
+        for (name, path) in [("prepared", &raw_path), ("json_each", &json_path), ("VALUES", &values_path)] {
+            let (tables, sound) = compare(&cache_path, path);
+            let differing: i64 = tables.iter().map(|(_, _, d)| d).sum();
+            verdicts.push(if differing == 0 && sound {
+                format!("{name} identical")
+            } else {
+                let listed: Vec<String> = tables.iter().map(|(t, _, d)| format!("{t} {d}")).collect();
+                format!("{name} DIFFERENT (rows differing: {}; FTS sound: {sound})", listed.join(", "))
+            });
+            if round == 0 && name == "prepared" {
+                let listed: Vec<String> = tables.iter().map(|(t, rows, _)| format!("{t} {rows}")).collect();
+                println!("(rows in each file: {})", listed.join(", "));
+            }
+        }
+        let rate = |time: Duration| n as f64 / time.as_secs_f64();
+        let (cache_rate, raw_rate) = (rate(cache_time), rate(raw_time));
         println!(
-            "{:<8} {:>16} {:>16} {:>12.2}   {verdict}",
+            "{:<8} {:>13} {:>13} {:>13} {:>13} {:>13} {:>10.2}   {}",
             round + 1,
             thousands(cache_rate),
             thousands(raw_rate),
-            cache_rate / raw_rate
+            thousands(rate(json_time)),
+            thousands(rate(values_time)),
+            thousands(rate(derive_time)),
+            cache_rate / raw_rate,
+            verdicts.join(", ")
         );
         cache_rates.push(cache_rate);
         raw_rates.push(raw_rate);
+        json_rates.push(rate(json_time));
+        values_rates.push(rate(values_time));
+        derive_rates.push(rate(derive_time));
         ratios.push(cache_rate / raw_rate);
         if round + 1 == INGEST_ROUNDS {
             kept = Some((cache, cache_path));
@@ -1219,10 +1379,13 @@ async fn part_two(dir: &Path) -> IngestFigures {
     }
     let (cache_rate, raw_rate, ratio) = (median_f64(cache_rates), median_f64(raw_rates), median_f64(ratios));
     println!(
-        "{:<8} {:>16} {:>16} {:>12.2}   (median of each column)",
+        "{:<8} {:>13} {:>13} {:>13} {:>13} {:>13} {:>10.2}   (median of each column; all in events/s)",
         "median",
         thousands(cache_rate),
         thousands(raw_rate),
+        thousands(median_f64(json_rates)),
+        thousands(median_f64(values_rates)),
+        thousands(median_f64(derive_rates)),
         ratio
     );
     let Some((cache, cache_path)) = kept else { panic!("no round ran") };
