@@ -942,16 +942,20 @@ async fn a_note_is_added_to_a_known_call_only(_: SqlitePoolOptions, opts: Sqlite
     finish(cache, &opts).await;
 }
 
-/// `SELECT id, round_id, author, at_ms, text FROM notes WHERE task_id = ? ORDER BY at_ms, id`.
+/// `SELECT … FROM notes WHERE task_id = ? ORDER BY at_ms, note_id`: by time, ties by the
+/// note's id (a UUID), so every console lists a shared call's notes in the same order.
 #[sqlx::test(migrations = "../../migrations")]
-async fn notes_are_listed_by_time_then_as_added(_: SqlitePoolOptions, opts: SqliteConnectOptions) {
+async fn notes_are_listed_by_time_then_by_note_id(_: SqlitePoolOptions, opts: SqliteConnectOptions) {
     let cache = cache_on(&opts).await;
     let call = TestCall::new("task-notes", 131);
     cache.append(Log::default().number(vec![call.started(T0)])).await.unwrap();
     let late = cache.add_note(note(&call.id(), T0 + 50, "late")).await.unwrap();
     let early = cache.add_note(note(&call.id(), T0 + 10, "early")).await.unwrap();
     let tie = cache.add_note(note(&call.id(), T0 + 50, "tie")).await.unwrap();
-    assert_eq!(cache.notes(&call.id()).await.unwrap(), vec![early, late, tie]);
+    let mut ties = vec![late, tie];
+    ties.sort_by(|a, b| a.uid.cmp(&b.uid));
+    let expected: Vec<_> = std::iter::once(early).chain(ties).collect();
+    assert_eq!(cache.notes(&call.id()).await.unwrap(), expected);
     assert!(cache.notes(&TaskId::new("task-none")).await.unwrap().is_empty());
     finish(cache, &opts).await;
 }
@@ -1138,6 +1142,37 @@ async fn a_purge_deletes_old_audit_entries_and_gives_free_pages_back(_: SqlitePo
     let mut conn = inspect(&opts).await;
     assert_eq!(scalar(&mut conn, "PRAGMA freelist_count").await, 0, "free pages went back to the file system");
     conn.close().await.unwrap();
+    finish(cache, &opts).await;
+}
+
+/// The vacuum step on a file made without incremental auto-vacuum (an old or foreign one):
+/// `PRAGMA incremental_vacuum` gives nothing back there, and the purge must still end.
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_purge_ends_on_a_file_without_incremental_auto_vacuum(_: SqlitePoolOptions, opts: SqliteConnectOptions) {
+    let mut conn = inspect(&opts).await;
+    assert_ne!(scalar(&mut conn, "PRAGMA auto_vacuum").await, 2, "sqlx's file is not incremental");
+    conn.close().await.unwrap();
+    let cache = Cache::open(opts.get_filename()).await.unwrap().cache;
+    let entries: Vec<AuditRecord> = (1..=600)
+        .map(|id| AuditRecord {
+            id,
+            at_ms: T0,
+            user: "li.na".into(),
+            role: "supervisor".into(),
+            task_id: None,
+            round_id: None,
+            action: "say".into(),
+            outcome: "done".into(),
+            detail: Some("x".repeat(400)),
+        })
+        .collect();
+    cache.store_audit(entries).await.unwrap();
+    let purged =
+        tokio::time::timeout(std::time::Duration::from_secs(20), cache.purge_finished_before(SourceMs(T0 + 50_000)))
+            .await
+            .expect("the purge ends")
+            .unwrap();
+    assert_eq!(purged.audit_entries, 600);
     finish(cache, &opts).await;
 }
 

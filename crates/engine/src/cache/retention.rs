@@ -185,15 +185,16 @@ pub(super) async fn run_step(
             Ok(StepOutcome { rows: deleted, done: deleted < to_u64(BATCH_ROWS), ..StepOutcome::default() })
         }
         PurgeStep::Vacuum => {
+            let before = free_pages(conn).await?;
             sqlx::query(&format!("PRAGMA incremental_vacuum({VACUUM_PAGES})"))
                 .execute(&mut *conn)
                 .await
                 .map_err(|e| CacheError::db("give free pages back", e))?;
-            let free: i64 = sqlx::query_scalar("PRAGMA freelist_count")
-                .fetch_one(&mut *conn)
-                .await
-                .map_err(|e| CacheError::db("give free pages back", e))?;
-            Ok(StepOutcome { done: free == 0, ..StepOutcome::default() })
+            let after = free_pages(conn).await?;
+            // Done when nothing is left, or when nothing moved: a file made without
+            // incremental auto-vacuum (an old or foreign one) never gives pages back here,
+            // and must not keep the purge looping.
+            Ok(StepOutcome { done: after == 0 || after >= before, ..StepOutcome::default() })
         }
     }
 }
@@ -288,4 +289,12 @@ async fn purge_recordings(
     }
     let done = ids.len() < usize::try_from(BATCH_ROWS).unwrap_or(usize::MAX);
     Ok(StepOutcome { rows: ids.len() as u64, events: 0, files, done })
+}
+
+/// The file's free pages (`PRAGMA freelist_count`).
+async fn free_pages(conn: &mut SqliteConnection) -> Result<i64, CacheError> {
+    sqlx::query_scalar("PRAGMA freelist_count")
+        .fetch_one(conn)
+        .await
+        .map_err(|e| CacheError::db("give free pages back", e))
 }
