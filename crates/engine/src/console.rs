@@ -487,6 +487,7 @@ impl Console {
     /// kept in memory either, so what the UI shows matches what is on disk.
     pub fn set_language(&self, language: Language) -> Result<AppInfo, ConsoleError> {
         self.update_settings(|settings| settings.language = Some(language))?;
+        self.link().set_language(language);
         Ok(self.app_info())
     }
 }

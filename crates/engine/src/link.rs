@@ -81,6 +81,8 @@ pub(crate) struct LinkState {
     notices: Mutex<Vec<Notice>>,
     cache: OnceCell<Cache>,
     client: OnceCell<HubClient>,
+    /// The language notifications are written in; follows the supervisor's choice.
+    language: Mutex<Option<Language>>,
     /// One review push round at a time (see [`crate::review`]).
     review_push: crate::review::PushGate,
 }
@@ -118,6 +120,15 @@ impl LinkState {
 
     pub(crate) fn client(&self) -> Option<&HubClient> {
         self.client.get()
+    }
+
+    /// Notifications from now on are in `language`.
+    pub(crate) fn set_language(&self, language: Language) {
+        *lock(&self.language) = Some(language);
+    }
+
+    fn language(&self, fallback: Language) -> Language {
+        lock(&self.language).unwrap_or(fallback)
     }
 
     pub(crate) fn snapshot(&self) -> (Vec<Event>, u64) {
@@ -244,14 +255,14 @@ async fn run_inner(
         tokio::select! {
             _ = stopped.changed() => break Ok(()),
             item = feed.recv() => match item {
-                Some(item) => on_feed(state, &cache, sink.as_ref(), config.language, item).await,
+                Some(item) => on_feed(state, &cache, sink.as_ref(), state.language(config.language), item).await,
                 None => break Err("the hub client stopped".to_owned()),
             },
             _ = tick.tick() => {
                 ticks += 1;
                 let now = now_ms();
                 let live: Vec<TaskId> = lock(&state.live).board().live_calls().map(|call| call.task().clone()).collect();
-                evaluate(state, &cache, sink.as_ref(), config.language, live, now).await;
+                evaluate(state, &cache, sink.as_ref(), state.language(config.language), live, now).await;
                 if ticks % 60 == 0 && state.status() == Some(ConnectionStatus::Live) {
                     // Whatever a failed push left behind (the transition to live pushes too).
                     state.push_review();

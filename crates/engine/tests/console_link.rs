@@ -155,6 +155,20 @@ async fn with_no_hub_configured_the_console_runs_the_demo_and_stores_and_forward
     assert!(notified.len() <= alerts.len(), "never notified twice: {notified:?}");
     assert_eq!(notified[0].0, "Switchboard alert");
 
+    // The supervisor switches to Chinese: notifications from then on are in Chinese.
+    console.set_language(domain::api::Language::ZhCn).unwrap();
+    let mut both = rules.clone();
+    both.rules.push(AlertRule {
+        id: RuleId::new("long-zh"),
+        enabled: true,
+        kind: RuleKind::CallTooLong { limit_secs: 1 },
+    });
+    console.set_alert_rules(both).await.unwrap();
+    wait_until(Duration::from_secs(30), "a notification in Chinese", || {
+        sink.notifications.lock().unwrap().iter().any(|(title, _)| title == "Switchboard 告警")
+    })
+    .await;
+
     // Search over what was stored: every demo call opens with a welcome, in Chinese
     // (您好，我是智能客服小美…) or English (Hello, this is the virtual assistant…).
     let mut found = Vec::new();
