@@ -147,11 +147,12 @@ impl Console {
         &self.data_dir
     }
 
-    /// What the UI shows about the app: version, paths, language and connection.
+    /// The running link's shared state.
     fn link(&self) -> Arc<LinkState> {
         self.link_state.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
+    /// What the UI shows about the app: version, paths, language, connection and hub.
     pub fn app_info(&self) -> AppInfo {
         let link = self.link();
         let saved = self.settings.lock().unwrap_or_else(PoisonError::into_inner).language;
