@@ -153,20 +153,9 @@ pub struct Intervention {
     pub kind: InterventionKind,
 }
 
-/// One entry of the hub's audit trail, as `GET /v1/audit` answers it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuditRecord {
-    /// The hub's id for the entry.
-    pub id: i64,
-    pub at_ms: u64,
-    pub user: String,
-    pub role: String,
-    pub task_id: Option<String>,
-    pub round_id: Option<String>,
-    pub action: String,
-    pub outcome: String,
-    pub detail: Option<String>,
-}
+/// One entry of the hub's audit trail: the hub client's type for what `GET /v1/audit`
+/// answers, stored as it came.
+pub type AuditRecord = crate::hub_client::AuditEntry;
 
 const SUMMARY_SELECT: &str = "SELECT c.task_id, c.sdk_app_id, c.room_id, c.room_numeric, c.status, c.leave_code, \
     c.live, c.started_ms, c.ready_ms, c.ended_ms, c.last_ms, c.turns, c.user_sentences, c.robot_sentences, \

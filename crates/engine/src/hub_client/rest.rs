@@ -294,9 +294,10 @@ pub struct AuditQuery {
     pub limit: Option<u32>,
 }
 
-/// One audit entry, newest first.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// One audit entry, newest first (the cache keeps these as they came).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEntry {
+    /// The hub's id for the entry.
     pub id: i64,
     pub at_ms: u64,
     pub user: String,
