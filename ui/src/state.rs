@@ -12,7 +12,7 @@ use std::rc::Rc;
 
 use domain::alert::FiredAlert;
 use domain::api::{ApiError, AppInfo, ConnectionStatus, DownloadProgress, Language, LiveSnapshot, LiveUpdate, Notice};
-use domain::ids::SourceMs;
+use domain::ids::{SourceMs, TaskId};
 use yew::Reducible;
 
 use crate::live::LiveFeed;
@@ -62,6 +62,24 @@ impl SharedFeed {
     }
 }
 
+/// Which screen the window shows. The header's navigation and links inside screens
+/// (a wall tile, a search hit, an alert) change it with [`Action::Navigate`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Screen {
+    /// The live wall.
+    #[default]
+    Wall,
+    /// One call's turn strip, subtitles and action bar, by its task id.
+    Call(TaskId),
+    /// Call history and search; with a task id, that call's review (recording,
+    /// transcript, timeline, notes).
+    Review(Option<TaskId>),
+    /// Fired alerts and the rule editor.
+    Alerts,
+    /// Hub connection, language, alert rules, cache.
+    Settings,
+}
+
 /// A notice on screen until the supervisor dismisses it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Banner {
@@ -72,6 +90,8 @@ pub struct Banner {
 /// Everything the components show.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AppState {
+    /// The screen on show.
+    pub screen: Screen,
     /// The language strings are shown in: the browser's guess until the shell answers.
     pub language: Language,
     /// The shell's answer to `app_info`, once it came.
@@ -102,6 +122,7 @@ pub const MAX_ALERTS: usize = 500;
 impl AppState {
     pub fn new(initial_language: Language, now: SourceMs) -> AppState {
         AppState {
+            screen: Screen::Wall,
             language: initial_language,
             info: None,
             error: None,
@@ -176,6 +197,8 @@ pub enum Action {
     NoticeDismissed(u64),
     /// A second passed.
     Tick(SourceMs),
+    /// The supervisor went to another screen.
+    Navigate(Screen),
 }
 
 impl Reducible for AppState {
@@ -245,6 +268,7 @@ impl Reducible for AppState {
             }
             Action::NoticeDismissed(id) => next.banners.retain(|banner| banner.id != id),
             Action::Tick(now) => next.now = now,
+            Action::Navigate(screen) => next.screen = screen,
         }
         Rc::new(next)
     }
@@ -254,7 +278,6 @@ impl Reducible for AppState {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use domain::api::{ErrorCode, HubInfo};
-    use domain::ids::TaskId;
 
     use super::*;
     use crate::testkit::Script;
@@ -366,5 +389,16 @@ mod tests {
         assert_eq!(notices(&state), [Notice::CacheWriteRecovered]);
         let state = state.reduce(notice(failing("again")));
         assert_eq!(notices(&state), [failing("again")], "the recovery banner goes when writing fails again");
+    }
+
+    #[test]
+    fn navigating_changes_the_screen_and_nothing_else() {
+        let state = start();
+        assert_eq!(state.screen, Screen::Wall, "the window opens on the wall");
+        let call = Screen::Call(TaskId::new("t-1"));
+        let next = state.clone().reduce(Action::Navigate(call.clone()));
+        assert_eq!(next.screen, call);
+        assert_eq!(next.live, state.live);
+        assert_eq!(next.language, state.language);
     }
 }

@@ -4,11 +4,14 @@
 use domain::api::{GetAppInfo, Language, NoArgs, SetLanguage, SetLanguageRequest};
 use yew::prelude::*;
 
-use super::{banners::Banners, footer::Footer, header::Header, wall::Wall};
+use super::{
+    alerts::AlertsScreen, banners::Banners, call::CallScreen, footer::Footer, header::Header, review::ReviewScreen,
+    settings::SettingsScreen, wall::Wall,
+};
 use crate::{
     hooks::{now, use_clock, use_live_link},
     ipc::invoke,
-    state::{Action, AppState},
+    state::{Action, AppState, Screen},
 };
 
 /// The state handle every component reads through context.
@@ -59,7 +62,13 @@ pub fn App() -> Html {
                 <Header {on_language} />
                 <Banners />
                 <main class="content">
-                    <Wall />
+                    { match &state.screen {
+                        Screen::Wall => html! { <Wall /> },
+                        Screen::Call(task) => html! { <CallScreen task={task.clone()} /> },
+                        Screen::Review(task) => html! { <ReviewScreen task={task.clone()} /> },
+                        Screen::Alerts => html! { <AlertsScreen /> },
+                        Screen::Settings => html! { <SettingsScreen /> },
+                    } }
                 </main>
                 <Footer />
             </div>

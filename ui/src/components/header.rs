@@ -1,10 +1,12 @@
-//! The header: product name, connection status and the language switch.
+//! The header: product name, the screens' navigation, connection status and the
+//! language switch.
 
 use domain::api::{ConnectionStatus, Language};
 use yew::prelude::*;
 
 use super::app::AppContext;
 use crate::i18n::strings;
+use crate::state::{Action, Screen};
 
 #[derive(Properties, PartialEq)]
 pub struct HeaderProps {
@@ -29,6 +31,7 @@ pub fn Header(props: &HeaderProps) -> Html {
                     <div class="tagline">{ text.tagline }</div>
                 </div>
             </div>
+            <Nav />
             <div class="header-right">
                 <span class={badge_class} id="connection-status" title={text.connection_label}
                       aria-label={format!("{}: {}", text.connection_label, badge_text)}>
@@ -63,5 +66,40 @@ pub fn status_key(status: &ConnectionStatus) -> &'static str {
         ConnectionStatus::CatchingUp { .. } => "warn",
         ConnectionStatus::Connecting => "connecting",
         ConnectionStatus::Offline { .. } => "bad",
+    }
+}
+
+/// The four top-level screens. A call's own screen belongs to the wall (it is opened from
+/// a tile), a call's review to the review screen.
+#[function_component]
+fn Nav() -> Html {
+    let Some(state) = use_context::<AppContext>() else { return Html::default() };
+    let text = strings(state.language);
+    let current = match &state.screen {
+        Screen::Wall | Screen::Call(_) => "wall",
+        Screen::Review(_) => "review",
+        Screen::Alerts => "alerts",
+        Screen::Settings => "settings",
+    };
+    let entries = [
+        ("wall", text.nav_wall, Screen::Wall),
+        ("review", text.nav_review, Screen::Review(None)),
+        ("alerts", text.nav_alerts, Screen::Alerts),
+        ("settings", text.nav_settings, Screen::Settings),
+    ];
+    html! {
+        <nav class="nav" aria-label={text.nav_label}>
+            { for entries.into_iter().map(|(key, label, screen)| {
+                let active = key == current;
+                let dispatcher = state.dispatcher();
+                html! {
+                    <button id={format!("nav-{key}")} class={classes!("nav-button", active.then_some("active"))}
+                            aria-current={active.then_some("page")}
+                            onclick={Callback::from(move |_| dispatcher.dispatch(Action::Navigate(screen.clone())))}>
+                        { label }
+                    </button>
+                }
+            }) }
+        </nav>
     }
 }

@@ -1,10 +1,14 @@
 //! The shell's components. [`App`] owns the state and the effects; everything below it
 //! takes props (or reads the state from context) and raises actions.
 
+mod alerts;
 mod app;
 mod banners;
+mod call;
 mod footer;
 mod header;
+mod review;
+mod settings;
 mod tile;
 mod wall;
 

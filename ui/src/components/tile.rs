@@ -12,6 +12,9 @@ use crate::wall_view::{Oversight, TileView};
 pub struct TileProps {
     pub tile: TileView,
     pub language: Language,
+    /// Opens the call's screen with the tile's task id (one callback for every tile, made
+    /// once by the wall, so it does not defeat the props comparison).
+    pub on_open: Callback<String>,
 }
 
 #[function_component]
@@ -23,8 +26,22 @@ pub fn Tile(props: &TileProps) -> Html {
         Speaker::Robot => "speaker speaker-robot",
     };
     let tooltip = (!tile.reasons.is_empty()).then(|| tile.reasons.join("\n"));
+    let onclick = {
+        let (on_open, task) = (props.on_open.clone(), tile.task.clone());
+        Callback::from(move |_: MouseEvent| on_open.emit(task.clone()))
+    };
+    let onkeydown = {
+        let (on_open, task) = (props.on_open.clone(), tile.task.clone());
+        Callback::from(move |event: KeyboardEvent| {
+            if event.key() == "Enter" || event.key() == " " {
+                event.prevent_default();
+                on_open.emit(task.clone());
+            }
+        })
+    };
     html! {
-        <li class={classes!("tile", format!("tile-{}", tile.tone.key()))} data-task={tile.task.clone()}>
+        <li class={classes!("tile", format!("tile-{}", tile.tone.key()))} data-task={tile.task.clone()}
+            role="button" tabindex="0" {onclick} {onkeydown}>
             <div class="tile-top">
                 <div class="tile-who">
                     <div class="tile-title">{ &tile.title }</div>

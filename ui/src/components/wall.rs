@@ -9,6 +9,7 @@ use super::app::AppContext;
 use super::header::status_key;
 use super::tile::Tile;
 use crate::i18n::strings;
+use crate::state::{Action, Screen};
 use crate::wall_view::{Summary, WallView};
 
 #[function_component]
@@ -23,6 +24,9 @@ pub fn Wall() -> Html {
             live.read().map(|feed| WallView::build(feed.board(), &HealthPolicy::default(), *now, strings(*language)))
         })
     };
+    let on_open = use_callback(state.dispatcher(), |task: String, dispatcher| {
+        dispatcher.dispatch(Action::Navigate(Screen::Call(domain::ids::TaskId::new(task))));
+    });
     let connection = state.connection();
     let title = html! { <h2 id="wall-title" class="section-title">{ text.wall_title }</h2> };
 
@@ -53,7 +57,7 @@ pub fn Wall() -> Html {
             <SummaryBar summary={view.summary.clone()} connection={connection} language={state.language} />
             <ul class="tiles" id="wall-tiles">
                 { for view.tiles.iter().map(|tile| html! {
-                    <Tile key={tile.task.clone()} tile={tile.clone()} language={state.language} />
+                    <Tile key={tile.task.clone()} tile={tile.clone()} language={state.language} on_open={on_open.clone()} />
                 }) }
             </ul>
         </section>

@@ -106,6 +106,14 @@ pub struct Strings {
     pub meaning_tts_timeout: &'static str,
     pub meaning_tts_rate_limited: &'static str,
     pub meaning_tts_failed: &'static str,
+    pub nav_label: &'static str,
+    pub nav_wall: &'static str,
+    pub nav_review: &'static str,
+    pub nav_alerts: &'static str,
+    pub nav_settings: &'static str,
+    /// `{count}`
+    pub nav_unacknowledged: &'static str,
+    pub back: &'static str,
 }
 
 const ZH_CN: Strings = Strings {
@@ -179,6 +187,13 @@ const ZH_CN: Strings = Strings {
     meaning_tts_timeout: "语音合成超时",
     meaning_tts_rate_limited: "语音合成被限流",
     meaning_tts_failed: "语音合成失败",
+    nav_label: "主导航",
+    nav_wall: "实时墙",
+    nav_review: "回看",
+    nav_alerts: "告警",
+    nav_settings: "设置",
+    nav_unacknowledged: "{count} 条未确认",
+    back: "返回",
 };
 
 const EN: Strings = Strings {
@@ -252,6 +267,13 @@ const EN: Strings = Strings {
     meaning_tts_timeout: "Speech synthesis timed out",
     meaning_tts_rate_limited: "Speech synthesis rate limited",
     meaning_tts_failed: "Speech synthesis failed",
+    nav_label: "Main navigation",
+    nav_wall: "Live wall",
+    nav_review: "Review",
+    nav_alerts: "Alerts",
+    nav_settings: "Settings",
+    nav_unacknowledged: "{count} not acknowledged",
+    back: "Back",
 };
 
 /// The strings for `language`.
@@ -436,8 +458,49 @@ impl Strings {
             ("meaning_tts_timeout", self.meaning_tts_timeout),
             ("meaning_tts_rate_limited", self.meaning_tts_rate_limited),
             ("meaning_tts_failed", self.meaning_tts_failed),
+            ("nav_label", self.nav_label),
+            ("nav_wall", self.nav_wall),
+            ("nav_review", self.nav_review),
+            ("nav_alerts", self.nav_alerts),
+            ("nav_settings", self.nav_settings),
+            ("nav_unacknowledged", self.nav_unacknowledged),
+            ("back", self.back),
         ]
     }
+}
+
+/// The checks every string table passes — this one and each screen's own (`i18n::<screen>`):
+/// the same strings in both languages, none blank, the same placeholders, and Chinese
+/// characters in every zh-CN string except those named in `not_chinese`. A screen's table
+/// calls it from its tests with its `all()` lists.
+#[cfg(test)]
+pub(crate) fn check_tables(zh: &[(&str, &str)], en: &[(&str, &str)], not_chinese: &[&str]) {
+    fn placeholders(text: &str) -> Vec<String> {
+        let mut names: Vec<String> =
+            text.split('{').skip(1).filter_map(|rest| rest.split_once('}')).map(|(name, _)| name.to_owned()).collect();
+        names.sort();
+        names
+    }
+    assert_eq!(zh.len(), en.len(), "the two languages list different numbers of strings");
+    for ((name, zh_text), (en_name, en_text)) in zh.iter().zip(en) {
+        assert_eq!(name, en_name, "the two lists are in different orders");
+        assert!(!zh_text.trim().is_empty() && !en_text.trim().is_empty(), "{name} is blank in one language");
+        assert_eq!(placeholders(zh_text), placeholders(en_text), "{name} has different placeholders");
+        let has_cjk = zh_text.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
+        assert!(has_cjk || not_chinese.contains(name), "zh-CN string {name} has no Chinese characters: {zh_text}");
+    }
+}
+
+/// `all()` lists are written by hand; a field left out would escape [`check_tables`]. This
+/// counts the `pub` fields of `struct_name` in `source` (the file's own `include_str!`).
+#[cfg(test)]
+pub(crate) fn check_listed(source: &str, struct_name: &str, listed: usize) {
+    let fields = source
+        .split(&format!("pub struct {struct_name} {{"))
+        .nth(1)
+        .and_then(|rest| rest.split("\n}\n").next())
+        .map(|body| body.lines().filter(|line| line.trim_start().starts_with("pub ")).count());
+    assert_eq!(fields, Some(listed), "{struct_name} has {fields:?} fields but all() lists {listed}");
 }
 
 #[cfg(test)]
@@ -445,45 +508,22 @@ impl Strings {
 mod tests {
     use super::*;
 
-    fn placeholders(text: &str) -> Vec<String> {
-        let mut names: Vec<String> =
-            text.split('{').skip(1).filter_map(|rest| rest.split_once('}')).map(|(name, _)| name.to_owned()).collect();
-        names.sort();
-        names
-    }
-
     #[test]
-    fn both_languages_fill_every_string_with_the_same_placeholders() {
+    fn both_languages_have_every_string_with_the_same_placeholders() {
         let (zh, en) = (strings(Language::ZhCn).all(), strings(Language::En).all());
-        assert_eq!(zh.len(), en.len());
-        for ((name, zh_text), (_, en_text)) in zh.iter().zip(&en) {
-            assert!(!zh_text.trim().is_empty() && !en_text.trim().is_empty(), "{name} is blank in one language");
-            assert_eq!(placeholders(zh_text), placeholders(en_text), "{name} has different placeholders");
-        }
-    }
-
-    #[test]
-    fn chinese_strings_are_actually_chinese() {
-        for (name, text) in strings(Language::ZhCn).all() {
-            if name == "language_with_source" {
-                continue; // placeholders and full-width brackets only
-            }
-            let has_cjk = text.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
-            assert!(has_cjk, "zh-CN string {name} has no Chinese characters: {text}");
-        }
+        // language_with_source is placeholders and full-width brackets only.
+        check_tables(&zh, &en, &["language_with_source"]);
     }
 
     #[test]
     fn every_field_is_listed_for_the_completeness_tests() {
-        // `all()` is written by hand; a field left out of it would escape the checks above.
-        let listed = strings(Language::En).all().len();
-        let fields = include_str!("i18n.rs")
-            .split("pub struct Strings {")
-            .nth(1)
-            .and_then(|rest| rest.split("\n}\n").next())
-            .map(|body| body.lines().filter(|line| line.trim_start().starts_with("pub ")).count())
-            .unwrap();
-        assert_eq!(listed, fields, "Strings has {fields} fields but all() lists {listed}");
+        check_listed(include_str!("mod.rs"), "Strings", strings(Language::En).all().len());
+    }
+
+    #[test]
+    #[should_panic(expected = "different placeholders")]
+    fn the_table_check_catches_a_placeholder_missing_in_one_language() {
+        check_tables(&[("greeting", "你好 {name}")], &[("greeting", "Hello {nom}")], &[]);
     }
 
     #[test]
