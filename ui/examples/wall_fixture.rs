@@ -14,6 +14,35 @@ use domain::api::{AppInfo, ConnectionStatus, HubInfo, Language, LiveSnapshot, Li
 #[path = "../src/testkit.rs"]
 mod testkit;
 
+/// Live calls on the big wall (`?big=1`): the "stays smooth with 1,000 live calls".
+const BIG_WALL_CALLS: u64 = 1_000;
+
+/// A snapshot of `calls` live calls with three turns each, one in twenty with a slow LLM.
+fn big_wall(now: u64, calls: u64) -> LiveSnapshot {
+    let mut script = testkit::Script::new(now - 600_000);
+    let mut events = Vec::new();
+    for i in 0..calls {
+        let call = testkit::Spec::new(&format!("task-big-{i:04}"), 30_000 + i, &format!("cust_{i:04}"));
+        let start = now - 300_000 - (i % 240) * 1_000;
+        let mut call_events = vec![call.started(start), call.ready(start + 1_000)];
+        for turn in 0..3u64 {
+            let llm = if i % 20 == 0 { 2_600.0 } else { 600.0 + ((i * 37 + turn * 101) % 900) as f64 };
+            let said = format!("第 {turn} 个问题，关于订单 A{i:06}");
+            call_events.extend(call.turn(
+                &format!("r-{turn}"),
+                start + 5_000 + turn * 60_000,
+                &said,
+                "好的，我来帮您查询。",
+                [900.0, llm, 420.0],
+            ));
+        }
+        events.extend(script.stamp(call_events));
+    }
+    events.sort_by_key(|event| event.seq);
+    let last_seq = events.last().and_then(|event| event.seq).map_or(0, |seq| seq.0);
+    LiveSnapshot { events, last_seq, connection: ConnectionStatus::Live }
+}
+
 fn main() -> Result<(), String> {
     let now = match std::env::args().nth(1) {
         Some(arg) => arg.parse::<u64>().map_err(|err| format!("NOW_MS must be milliseconds since the epoch: {err}"))?,
@@ -46,6 +75,7 @@ fn main() -> Result<(), String> {
         "snapshot": snapshot,
         "early": early,
         "later": later,
+        "big": big_wall(now, BIG_WALL_CALLS),
     });
     let json = serde_json::to_string_pretty(&fixture).map_err(|err| format!("cannot serialise the fixture: {err}"))?;
     println!("{json}");

@@ -2,14 +2,18 @@
 //! board at a given "now", in the supervisor's language.
 //!
 //! What lives here: [`WallView::build`] — live calls in `Board::by_health` order (worst
-//! first), each turned into a [`TileView`] of display-ready values — and the small
-//! formatting rules (durations, ellipsised sentences). Plain Rust, tested natively.
+//! first), each turned into a [`TileView`] of display-ready values, and the summary bar
+//! (counts, LLM first-token p50/p90 over the last minutes) — the supervisor's
+//! [`WallFilter`], the [`Grid`] arithmetic that renders only the rows on screen, and the
+//! small formatting rules (durations, ellipsised sentences). Plain Rust, tested natively.
 //!
 //! What deliberately does not: health rules or the robot-state derivation (both are
 //! `domain`'s fold; this module only reads them), and any markup (`components::tile`).
 
+use std::collections::BTreeMap;
+
 use domain::board::Board;
-use domain::call::{Call, CallStatus, HealthLevel, HealthPolicy};
+use domain::call::{Call, CallStatus, HealthLevel, HealthPolicy, HealthReason};
 use domain::event::{RobotState, Speaker};
 use domain::ids::SourceMs;
 
@@ -18,6 +22,12 @@ use crate::i18n::{fill, Strings};
 /// Longest sentence a tile carries, in characters; the stylesheet clamps it to two lines,
 /// this bounds what a very long reply costs on a wall of a thousand tiles.
 pub const SENTENCE_CHARS: usize = 140;
+
+/// How many of a call's latest turns its tile's sparkline shows.
+pub const SPARKLINE_TURNS: usize = 12;
+
+/// The summary bar's LLM first-token percentiles look at turns reported this recently.
+pub const LATENCY_WINDOW_MS: u64 = 5 * 60_000;
 
 /// What the robot (or, before its first word, the call) is doing: the tile's badge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -154,6 +164,101 @@ pub struct TileView {
     pub oversight: Option<Oversight>,
     pub watchers: usize,
     pub watchers_label: String,
+    /// A recent turn was over a latency threshold (a slow-stage reason is among `reasons`).
+    pub slow: bool,
+    /// Alerts fired on this call that nobody acknowledged yet.
+    pub alerts: usize,
+    pub alerts_label: String,
+    /// LLM first token of the latest [`SPARKLINE_TURNS`] turns, oldest first, in whole ms;
+    /// `None` for a turn that did not report it.
+    pub sparkline: Vec<Option<u32>>,
+    /// The threshold the sparkline is drawn against (the health policy's), ms.
+    pub sparkline_limit_ms: u32,
+}
+
+impl TileView {
+    pub fn taken_over(&self) -> bool {
+        matches!(self.oversight, Some(Oversight::TakenOver { .. }))
+    }
+}
+
+/// What the supervisor narrowed the wall to. Every set condition must hold; the summary
+/// bar still counts every live call.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WallFilter {
+    pub activity: Option<Activity>,
+    pub has_error: bool,
+    pub slow: bool,
+    pub alerted: bool,
+    pub taken_over: bool,
+}
+
+impl WallFilter {
+    pub fn is_empty(&self) -> bool {
+        *self == WallFilter::default()
+    }
+
+    pub fn keeps(&self, tile: &TileView) -> bool {
+        self.activity.is_none_or(|activity| tile.activity == activity)
+            && (!self.has_error || tile.errors > 0)
+            && (!self.slow || tile.slow)
+            && (!self.alerted || tile.alerts > 0)
+            && (!self.taken_over || tile.taken_over())
+    }
+}
+
+/// The wall's grid: fixed-height rows of equal columns, so which tiles are on screen is
+/// arithmetic, and only those (plus a margin) are rendered — a thousand live calls cost a
+/// few dozen tiles of DOM. The component measures; this decides.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Grid {
+    /// The grid's inner width, px.
+    pub width: f64,
+    /// The smallest a tile may be, px (the stylesheet's `minmax`).
+    pub min_tile: f64,
+    /// Between tiles, both ways, px.
+    pub gap: f64,
+    /// A tile's height, px (fixed by the stylesheet).
+    pub row: f64,
+}
+
+/// Which tiles to render: `first..end` of the filtered list, with the space the rows
+/// above and below take kept as padding so the scroll bar stays true.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub columns: usize,
+    pub first: usize,
+    pub end: usize,
+    pub pad_top: u32,
+    pub pad_bottom: u32,
+}
+
+/// Rows rendered beyond each edge of the viewport, so a quick scroll does not show blanks.
+pub const OVERSCAN_ROWS: usize = 2;
+
+impl Grid {
+    pub fn columns(&self) -> usize {
+        (((self.width + self.gap) / (self.min_tile + self.gap)).floor() as usize).max(1)
+    }
+
+    /// The tiles to render when the grid's top is `top` px below the viewport's top
+    /// (negative once scrolled past) and the viewport is `viewport` px high.
+    pub fn window(&self, tiles: usize, top: f64, viewport: f64) -> Window {
+        let columns = self.columns();
+        let rows = tiles.div_ceil(columns);
+        let pitch = self.row + self.gap;
+        let first_row = ((-top / pitch).floor().max(0.0) as usize).saturating_sub(OVERSCAN_ROWS).min(rows);
+        let last_row = ((((viewport - top) / pitch).ceil().max(0.0)) as usize + OVERSCAN_ROWS).min(rows);
+        let last_row = last_row.max(first_row);
+        let pad = |rows: usize| (rows as f64 * pitch) as u32;
+        Window {
+            columns,
+            first: first_row * columns,
+            end: (last_row * columns).min(tiles),
+            pad_top: pad(first_row),
+            pad_bottom: pad(rows - last_row),
+        }
+    }
 }
 
 /// One entry of the summary bar.
@@ -172,6 +277,12 @@ pub struct Summary {
     pub degraded: usize,
     /// Live calls per activity, in [`Activity::ALL`] order, only activities with calls.
     pub by_activity: Vec<Count>,
+    /// LLM first token over the live calls' turns of the last [`LATENCY_WINDOW_MS`]: the
+    /// median and the 90th percentile (nearest rank), ms; `None` without such turns.
+    pub llm_p50_ms: Option<u64>,
+    pub llm_p90_ms: Option<u64>,
+    /// How many turns the percentiles are over.
+    pub llm_turns: usize,
 }
 
 /// The whole wall.
@@ -183,14 +294,29 @@ pub struct WallView {
 
 impl WallView {
     /// The live calls of `board` at `now`, worst health first (`Board::by_health`: then
-    /// the longer call, then the task id), in the language of `text`.
-    pub fn build(board: &Board, policy: &HealthPolicy, now: SourceMs, text: &Strings) -> WallView {
-        let tiles: Vec<TileView> = board
-            .by_health(policy, now)
-            .into_iter()
-            .filter(|(call, _)| call.is_live())
-            .map(|(call, health)| tile(call, health.level, &health.reasons, now, text))
+    /// the longer call, then the task id), in the language of `text`; `alerts` counts the
+    /// unacknowledged alerts per task id.
+    pub fn build(
+        board: &Board,
+        policy: &HealthPolicy,
+        now: SourceMs,
+        text: &Strings,
+        alerts: &BTreeMap<String, usize>,
+    ) -> WallView {
+        let live: Vec<_> = board.by_health(policy, now).into_iter().filter(|(call, _)| call.is_live()).collect();
+        let tiles: Vec<TileView> = live
+            .iter()
+            .map(|(call, health)| tile(call, health.level, &health.reasons, now, text, policy, alerts))
             .collect();
+        let since = now.0.saturating_sub(LATENCY_WINDOW_MS);
+        let mut recent: Vec<f64> = live
+            .iter()
+            .flat_map(|(call, _)| call.turns())
+            .filter_map(|turn| turn.metrics().llm_first_token)
+            .filter(|sample| sample.at.0 >= since && sample.value.is_finite())
+            .map(|sample| sample.value)
+            .collect();
+        recent.sort_by(f64::total_cmp);
         let by_activity = Activity::ALL
             .into_iter()
             .map(|activity| Count {
@@ -205,19 +331,48 @@ impl WallView {
             failing: tiles.iter().filter(|tile| tile.tone == Tone::Failing).count(),
             degraded: tiles.iter().filter(|tile| tile.tone == Tone::Degraded).count(),
             by_activity,
+            llm_p50_ms: percentile(&recent, 0.5),
+            llm_p90_ms: percentile(&recent, 0.9),
+            llm_turns: recent.len(),
         };
         WallView { summary, tiles }
     }
 }
 
+/// A latency in whole ms (negative and non-finite figures read as 0).
+fn whole_ms(value: f64) -> u32 {
+    if value.is_finite() {
+        value.round().clamp(0.0, f64::from(u32::MAX)) as u32
+    } else {
+        0
+    }
+}
+
+/// The nearest-rank percentile `p` (0–1) of `sorted`, rounded to whole ms.
+pub fn percentile(sorted: &[f64], p: f64) -> Option<u64> {
+    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len().max(1));
+    sorted.get(rank - 1).map(|value| value.round().max(0.0) as u64)
+}
+
 fn tile(
     call: &Call,
     level: HealthLevel,
-    reasons: &[domain::call::HealthReason],
+    reasons: &[HealthReason],
     now: SourceMs,
     text: &Strings,
+    policy: &HealthPolicy,
+    alerts: &BTreeMap<String, usize>,
 ) -> TileView {
-    let customer = call.turns().into_iter().find_map(|turn| turn.user()).map(|line| line.user.to_string());
+    let slow = reasons.iter().any(|reason| {
+        matches!(reason, HealthReason::SlowLlm { .. } | HealthReason::SlowAsr { .. } | HealthReason::SlowTts { .. })
+    });
+    let turns = call.turns();
+    let sparkline = turns[turns.len().saturating_sub(SPARKLINE_TURNS)..]
+        .iter()
+        .map(|turn| turn.metrics().llm_first_token.map(|sample| whole_ms(sample.value)))
+        .collect();
+    let alert_count = alerts.get(call.task().as_str()).copied().unwrap_or(0);
+    let customer = turns.iter().find_map(|turn| turn.user()).map(|line| line.user.to_string());
     let room = call.room().map(|room| fill(text.tile_room, &[("room", room.as_str())]));
     let (title, subtitle) = match (customer, room) {
         (Some(customer), room) => (customer, room),
@@ -257,6 +412,11 @@ fn tile(
         oversight: oversight_mark,
         watchers,
         watchers_label: fill(text.tile_watchers, &[("count", &watchers.to_string())]),
+        slow,
+        alerts: alert_count,
+        alerts_label: fill(text.tile_alerts, &[("count", &alert_count.to_string())]),
+        sparkline,
+        sparkline_limit_ms: whole_ms(policy.llm_first_token_slow_ms),
     }
 }
 
@@ -327,7 +487,7 @@ mod tests {
     }
 
     fn build(board: &Board, language: Language) -> WallView {
-        WallView::build(board, &HealthPolicy::default(), SourceMs(NOW), strings(language))
+        WallView::build(board, &HealthPolicy::default(), SourceMs(NOW), strings(language), &BTreeMap::new())
     }
 
     #[test]
@@ -493,7 +653,9 @@ mod tests {
     fn durations_tick_with_now_and_an_ended_call_leaves_the_wall() {
         let call = Spec::new("t-tick", 779, "c-3");
         let board = board_of(&Script::new(NOW).stamp(vec![call.started(NOW - 61_000)]));
-        let at = |now: u64| WallView::build(&board, &HealthPolicy::default(), SourceMs(now), strings(Language::En));
+        let at = |now: u64| {
+            WallView::build(&board, &HealthPolicy::default(), SourceMs(now), strings(Language::En), &BTreeMap::new())
+        };
         assert_eq!(at(NOW).tiles[0].duration, "01:01");
         assert_eq!(at(NOW + 1_000).tiles[0].duration, "01:02");
         assert_eq!(at(NOW + 3_600_000).tiles[0].duration, "1:01:01");
@@ -501,7 +663,8 @@ mod tests {
 
         let mut ended = board.clone();
         ended.apply(&call.stopped(NOW, LeaveCode::StoppedByApi));
-        assert!(WallView::build(&ended, &HealthPolicy::default(), SourceMs(NOW), strings(Language::En))
+        let policy = HealthPolicy::default();
+        assert!(WallView::build(&ended, &policy, SourceMs(NOW), strings(Language::En), &BTreeMap::new())
             .tiles
             .is_empty());
     }
@@ -510,6 +673,113 @@ mod tests {
     fn an_empty_board_gives_an_empty_wall() {
         let view = build(&Board::new(), Language::En);
         assert!(view.tiles.is_empty());
-        assert_eq!(view.summary, Summary { live: 0, failing: 0, degraded: 0, by_activity: vec![] });
+        let empty = Summary {
+            live: 0,
+            failing: 0,
+            degraded: 0,
+            by_activity: vec![],
+            llm_p50_ms: None,
+            llm_p90_ms: None,
+            llm_turns: 0,
+        };
+        assert_eq!(view.summary, empty);
+    }
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        assert_eq!(percentile(&[], 0.5), None);
+        assert_eq!(percentile(&[700.0], 0.9), Some(700));
+        let ten: Vec<f64> = (1..=10).map(|i| f64::from(i) * 100.0).collect();
+        assert_eq!((percentile(&ten, 0.5), percentile(&ten, 0.9)), (Some(500), Some(900)));
+        assert_eq!(percentile(&[100.0, 200.0, 300.0], 0.5), Some(200));
+        assert_eq!(percentile(&[100.0, 2_600.4], 0.9), Some(2_600), "rounded to whole ms");
+    }
+
+    #[test]
+    fn the_summary_gives_llm_first_token_percentiles_over_recent_turns_only() {
+        let call = Spec::new("t-lat", 801, "c-9");
+        let mut events = call.turn("r-old", NOW - LATENCY_WINDOW_MS - 60_000, "a", "b", [900.0, 9_999.0, 400.0]);
+        for (i, llm) in [400.0, 800.0, 1_200.0, 3_000.0].into_iter().enumerate() {
+            events.extend(call.turn(
+                &format!("r-{i}"),
+                NOW - 200_000 + i as u64 * 20_000,
+                "a",
+                "b",
+                [900.0, llm, 400.0],
+            ));
+        }
+        let board = board_of(&Script::new(NOW).stamp(events));
+        let summary = build(&board, Language::En).summary;
+        assert_eq!(summary.llm_turns, 4, "the turn from before the window is left out");
+        assert_eq!((summary.llm_p50_ms, summary.llm_p90_ms), (Some(800), Some(3_000)));
+    }
+
+    #[test]
+    fn a_tile_carries_its_latest_turns_llm_latency_for_the_sparkline() {
+        let call = Spec::new("t-spark", 802, "c-8");
+        let mut events = Vec::new();
+        for i in 0..(SPARKLINE_TURNS as u64 + 3) {
+            events.extend(call.turn(
+                &format!("r-{i:02}"),
+                NOW - 900_000 + i * 20_000,
+                "a",
+                "b",
+                [900.0, 100.0 * (i + 1) as f64, 400.0],
+            ));
+        }
+        events.push(call.speech("r-99", NOW - 5_000));
+        let board = board_of(&Script::new(NOW).stamp(events));
+        let tile = build(&board, Language::En).tiles.remove(0);
+        assert_eq!(tile.sparkline.len(), SPARKLINE_TURNS);
+        assert_eq!(tile.sparkline.last(), Some(&None), "the turn in progress has no figure yet");
+        assert_eq!(tile.sparkline[SPARKLINE_TURNS - 2], Some(1_500), "oldest first, newest last");
+        assert_eq!(tile.sparkline[0], Some(500), "the three oldest turns are left out");
+        assert_eq!(tile.sparkline_limit_ms, 2_000);
+    }
+
+    #[test]
+    fn filters_narrow_the_wall_and_every_condition_must_hold() {
+        let alerts = BTreeMap::from([("task-llm-429".to_owned(), 2), ("task-slow-llm".to_owned(), 1)]);
+        let view =
+            WallView::build(&busy_board(), &HealthPolicy::default(), SourceMs(NOW), strings(Language::En), &alerts);
+        let kept = |filter: WallFilter| -> Vec<&str> {
+            view.tiles.iter().filter(|tile| filter.keeps(tile)).map(|tile| tile.task.as_str()).collect()
+        };
+        assert!(WallFilter::default().is_empty());
+        assert_eq!(kept(WallFilter::default()).len(), view.tiles.len());
+        assert_eq!(kept(WallFilter { has_error: true, ..WallFilter::default() }), ["task-llm-429"]);
+        assert_eq!(kept(WallFilter { slow: true, ..WallFilter::default() }), ["task-slow-llm"]);
+        assert_eq!(kept(WallFilter { alerted: true, ..WallFilter::default() }), ["task-llm-429", "task-slow-llm"]);
+        assert_eq!(kept(WallFilter { taken_over: true, ..WallFilter::default() }), ["task-taken-over"]);
+        let thinking = WallFilter { activity: Some(Activity::Robot(RobotState::Thinking)), ..WallFilter::default() };
+        assert_eq!(kept(thinking), ["task-thinking"]);
+        assert!(kept(WallFilter { alerted: true, taken_over: true, ..WallFilter::default() }).is_empty());
+        let alerted = view.tiles.iter().find(|tile| tile.task == "task-llm-429").unwrap();
+        assert_eq!((alerted.alerts, alerted.alerts_label.as_str()), (2, "2 alerts"));
+    }
+
+    #[test]
+    fn the_grid_renders_only_the_rows_on_screen_and_pads_the_rest() {
+        let grid = Grid { width: 1240.0, min_tile: 272.0, gap: 12.0, row: 188.0 };
+        assert_eq!(grid.columns(), 4);
+        assert_eq!(Grid { width: 200.0, ..grid }.columns(), 1, "never fewer than one column");
+        let pitch = 200.0;
+        // 1,000 tiles = 250 rows; at the top of an 800 px viewport: rows 0..4 visible + 2.
+        let top = grid.window(1_000, 150.0, 800.0);
+        assert_eq!((top.first, top.end, top.pad_top), (0, 4 * 6, 0));
+        assert_eq!(top.pad_bottom, ((250 - 6) as f64 * pitch) as u32);
+        // Scrolled so the grid's top is 10,000 px above: row 50 is at the viewport's top.
+        let mid = grid.window(1_000, -10_000.0, 800.0);
+        assert_eq!((mid.first, mid.end), (48 * 4, 56 * 4));
+        assert_eq!(mid.pad_top, (48.0 * pitch) as u32);
+        assert_eq!(mid.pad_top + mid.pad_bottom + ((mid.end - mid.first) / 4) as u32 * pitch as u32, 250 * 200);
+        // Past the end: nothing beyond the last tile.
+        let end = grid.window(1_000, -60_000.0, 800.0);
+        assert_eq!((end.end, end.pad_bottom), (1_000, 0));
+        assert!(end.first <= end.end);
+        // A ragged last row and a small wall.
+        let small = grid.window(5, 0.0, 800.0);
+        assert_eq!((small.first, small.end, small.pad_bottom), (0, 5, 0));
+        assert_eq!(grid.window(0, 0.0, 800.0), Window { columns: 4, first: 0, end: 0, pad_top: 0, pad_bottom: 0 });
     }
 }

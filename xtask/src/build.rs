@@ -140,6 +140,13 @@ pub fn test() -> Result<()> {
         binary = app(false)?;
         Ok(())
     })?;
+    step("UI in a real browser (headless Chromium: layout, both languages, 1,000-call wall)", &mut || {
+        run(Command::new("python3").current_dir(root()).args([
+            "ui/tests/browser/check.py",
+            "--out",
+            &artifacts().join("browser").to_string_lossy(),
+        ]))
+    })?;
     step("lints (clippy, warnings are errors)", &mut || {
         run(Command::new(cargo()).current_dir(root()).args([
             "clippy",

@@ -5,8 +5,8 @@ use domain::api::Language;
 use domain::event::Speaker;
 use yew::prelude::*;
 
-use crate::i18n::strings;
-use crate::wall_view::{Oversight, TileView};
+use crate::i18n::{fill, strings};
+use crate::wall_view::{Oversight, TileView, SPARKLINE_TURNS};
 
 #[derive(Properties, PartialEq)]
 pub struct TileProps {
@@ -57,14 +57,17 @@ pub fn Tile(props: &TileProps) -> Html {
                     </span>
                 </div>
             </div>
-            if let Some(reason) = &tile.reason {
-                <div class="tile-reason" title={tooltip}>
-                    <span class="tile-reason-text">{ reason }</span>
+            <div class="tile-mid">
+                if let Some(reason) = &tile.reason {
+                    <div class="tile-reason" title={tooltip}>
+                        <span class="tile-reason-text">{ reason }</span>
+                    </div>
                     if let Some(more) = &tile.more_reasons {
-                        { " " }<span class="tile-more">{ more }</span>
+                        <span class="tile-more">{ more }</span>
                     }
-                </div>
-            }
+                }
+                { sparkline(&tile.sparkline, tile.sparkline_limit_ms, &fill(text.tile_sparkline, &[("limit", &tile.sparkline_limit_ms.to_string())])) }
+            </div>
             <p class="tile-line">
                 if let Some(said) = &tile.last_sentence {
                     <span class={speaker_class(said.speaker)}>{ said.speaker_label }</span>
@@ -77,6 +80,9 @@ pub fn Tile(props: &TileProps) -> Html {
                 <span class={classes!("tile-errors", (tile.errors > 0).then_some("has-errors"))}>
                     { &tile.errors_label }
                 </span>
+                if tile.alerts > 0 {
+                    <span class="tile-alerts">{ bell_icon() }{ &tile.alerts_label }</span>
+                }
                 <span class={classes!("tile-watchers", (tile.watchers > 0).then_some("has-watchers"))}>
                     { eye_icon() }{ &tile.watchers_label }
                 </span>
@@ -90,6 +96,43 @@ pub fn Tile(props: &TileProps) -> Html {
                 }
             </div>
         </li>
+    }
+}
+
+/// The latest turns' LLM first token as bars against the slow threshold (the dashed
+/// line); bars over it are red. A turn without the figure leaves its slot empty. The scale
+/// tops out at 1.5× the threshold so one outlier does not flatten the rest.
+fn sparkline(values: &[Option<u32>], limit: u32, label: &str) -> Html {
+    let limit = f64::from(limit);
+    const W: f64 = 48.0;
+    const H: f64 = 22.0;
+    let slot = W / SPARKLINE_TURNS as f64;
+    let top = (limit * 1.5).max(1.0);
+    let y_of = |value: f64| H - (value.min(top) / top * H).max(1.0);
+    let offset = SPARKLINE_TURNS.saturating_sub(values.len());
+    html! {
+        <svg class="sparkline" viewBox={format!("0 0 {W} {H}")} width={W.to_string()} height={H.to_string()}
+             role="img" aria-label={label.to_owned()}>
+            <title>{ label }</title>
+            { for values.iter().enumerate().filter_map(|(i, value)| value.map(|value| (i, f64::from(value)))).map(|(i, value)| {
+                let y = y_of(value);
+                html! {
+                    <rect class={classes!("spark-bar", (value > limit).then_some("over"))}
+                          x={format!("{:.1}", (offset + i) as f64 * slot + 0.5)} y={format!("{y:.1}")}
+                          width={format!("{:.1}", slot - 1.0)} height={format!("{:.1}", H - y)} />
+                }
+            }) }
+            <line class="spark-limit" x1="0" x2={W.to_string()} y1={format!("{:.1}", y_of(limit))} y2={format!("{:.1}", y_of(limit))} />
+        </svg>
+    }
+}
+
+fn bell_icon() -> Html {
+    html! {
+        <svg class="icon" viewBox="0 0 16 16" aria-hidden="true">
+            <path d="M8 1.8a4.2 4.2 0 0 0-4.2 4.2v3.1L2.4 11.4h11.2l-1.4-2.3V6A4.2 4.2 0 0 0 8 1.8z" fill="currentColor" />
+            <path d="M6.3 12.8a1.8 1.8 0 0 0 3.4 0z" fill="currentColor" />
+        </svg>
     }
 }
 

@@ -114,6 +114,27 @@ pub struct Strings {
     /// `{count}`
     pub nav_unacknowledged: &'static str,
     pub back: &'static str,
+    /// `{count}`
+    pub tile_alerts: &'static str,
+    /// `{limit}`
+    pub tile_sparkline: &'static str,
+    pub summary_llm_first_token: &'static str,
+    /// `{ms}`
+    pub summary_p50: &'static str,
+    /// `{ms}`
+    pub summary_p90: &'static str,
+    pub summary_no_latency: &'static str,
+    pub filter_label: &'static str,
+    pub filter_any_state: &'static str,
+    pub filter_has_error: &'static str,
+    pub filter_slow: &'static str,
+    pub filter_alerted: &'static str,
+    pub filter_taken_over: &'static str,
+    pub filter_clear: &'static str,
+    /// `{shown}`, `{total}`
+    pub wall_filtered: &'static str,
+    pub wall_empty_filtered: &'static str,
+    pub wall_keyboard_hint: &'static str,
 }
 
 const ZH_CN: Strings = Strings {
@@ -194,6 +215,22 @@ const ZH_CN: Strings = Strings {
     nav_settings: "设置",
     nav_unacknowledged: "{count} 条未确认",
     back: "返回",
+    tile_alerts: "{count} 条告警",
+    tile_sparkline: "近几轮大模型首字耗时（红线 {limit} 毫秒）",
+    summary_llm_first_token: "大模型首字 · 近 5 分钟",
+    summary_p50: "中位 {ms} 毫秒",
+    summary_p90: "P90 {ms} 毫秒",
+    summary_no_latency: "暂无数据",
+    filter_label: "筛选通话",
+    filter_any_state: "全部状态",
+    filter_has_error: "有错误",
+    filter_slow: "响应慢",
+    filter_alerted: "有告警",
+    filter_taken_over: "已接管",
+    filter_clear: "清除筛选",
+    wall_filtered: "显示 {shown} / {total} 通",
+    wall_empty_filtered: "没有符合筛选条件的通话。",
+    wall_keyboard_hint: "方向键切换通话，回车打开",
 };
 
 const EN: Strings = Strings {
@@ -274,6 +311,22 @@ const EN: Strings = Strings {
     nav_settings: "Settings",
     nav_unacknowledged: "{count} not acknowledged",
     back: "Back",
+    tile_alerts: "{count} alerts",
+    tile_sparkline: "LLM first token, latest turns (line at {limit} ms)",
+    summary_llm_first_token: "LLM first token · last 5 min",
+    summary_p50: "p50 {ms} ms",
+    summary_p90: "p90 {ms} ms",
+    summary_no_latency: "no turns yet",
+    filter_label: "Filter calls",
+    filter_any_state: "Any state",
+    filter_has_error: "Has error",
+    filter_slow: "Slow",
+    filter_alerted: "Alerted",
+    filter_taken_over: "Taken over",
+    filter_clear: "Clear filters",
+    wall_filtered: "Showing {shown} of {total}",
+    wall_empty_filtered: "No live call matches these filters.",
+    wall_keyboard_hint: "Arrow keys move between calls, Enter opens one",
 };
 
 /// The strings for `language`.
@@ -465,6 +518,22 @@ impl Strings {
             ("nav_settings", self.nav_settings),
             ("nav_unacknowledged", self.nav_unacknowledged),
             ("back", self.back),
+            ("tile_alerts", self.tile_alerts),
+            ("tile_sparkline", self.tile_sparkline),
+            ("summary_llm_first_token", self.summary_llm_first_token),
+            ("summary_p50", self.summary_p50),
+            ("summary_p90", self.summary_p90),
+            ("summary_no_latency", self.summary_no_latency),
+            ("filter_label", self.filter_label),
+            ("filter_any_state", self.filter_any_state),
+            ("filter_has_error", self.filter_has_error),
+            ("filter_slow", self.filter_slow),
+            ("filter_alerted", self.filter_alerted),
+            ("filter_taken_over", self.filter_taken_over),
+            ("filter_clear", self.filter_clear),
+            ("wall_filtered", self.wall_filtered),
+            ("wall_empty_filtered", self.wall_empty_filtered),
+            ("wall_keyboard_hint", self.wall_keyboard_hint),
         ]
     }
 }

@@ -10,7 +10,7 @@
 // "later" updates follow shortly after.
 //
 // With `?empty=1` the shell has no live calls yet, is still connecting, and is linked to a
-// configured hub rather than the built-in demo.
+// configured hub rather than the built-in demo. With `?big=1` it has 1,000 live calls.
 (() => {
   const params = new URLSearchParams(window.location.search);
   const busy = window.__SWITCHBOARD_FIXTURE__;
@@ -22,7 +22,9 @@
         early: [],
         later: [],
       }
-    : busy;
+    : params.get('big')
+      ? { ...busy, snapshot: busy.big, early: [], later: [] }
+      : busy;
   let language = params.get('lang') || fixture.appInfo.language;
   const handlers = new Map();
   let nextHandler = 1;
