@@ -12,7 +12,7 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use domain::api::{GetLiveSnapshot, NoArgs};
+use domain::api::{GetLiveSnapshot, LiveUpdate, NoArgs};
 use domain::ids::SourceMs;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -62,7 +62,14 @@ async fn start(link: Rc<Link>, dispatcher: UseReducerDispatcher<AppState>) {
     let on_update = {
         let (link, dispatcher) = (link.clone(), dispatcher.clone());
         move |update| match update {
-            Ok(update) => dispatcher.dispatch(Action::LiveUpdated(update)),
+            Ok(update) => {
+                let times = match &update {
+                    LiveUpdate::Events { events } => events.iter().map(|event| event.source_ms.0).collect(),
+                    _ => Vec::new(),
+                };
+                dispatcher.dispatch(Action::LiveUpdated(update));
+                crate::perf::after_paint(times);
+            }
             Err(error) => {
                 dispatcher.dispatch(Action::LiveFailed(error));
                 resync(link.clone(), dispatcher.clone());

@@ -15,6 +15,7 @@ mod hooks;
 mod i18n;
 mod ipc;
 mod live;
+mod perf;
 mod state;
 #[cfg(test)]
 mod testkit;

@@ -176,5 +176,12 @@ pub fn test() -> Result<()> {
 pub fn bench() -> Result<()> {
     run(Command::new(cargo())
         .current_dir(root())
-        .args(["bench", "-p", "domain", "-p", "emulator", "-p", "hub", "-p", "engine"]))
+        .args(["bench", "-p", "domain", "-p", "emulator", "-p", "hub", "-p", "engine"]))?;
+    // Event to screen measures the app as users get it: the release build.
+    let binary = app(true)?;
+    run(Command::new(cargo())
+        .current_dir(root())
+        .args(["bench", "-p", "switchboard-tests", "--bench", "event_to_screen"])
+        .env("SWITCHBOARD_APP", &binary)
+        .env("SWITCHBOARD_ARTIFACTS", artifacts()))
 }
