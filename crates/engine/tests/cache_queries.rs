@@ -712,6 +712,64 @@ async fn a_batch_beyond_sqlites_parameter_limit_is_stored_whole(_: SqlitePoolOpt
     finish(cache, &opts).await;
 }
 
+/// The writer's sentence ids (`at_ms × 2^20 + n`, migration 0003): a sentence whose source
+/// time changes is stored again under an id of its new time, with its index entry, and
+/// search's rowid walk follows it.
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_sentence_whose_time_changes_is_re_keyed_and_found_in_its_new_place(
+    _: SqlitePoolOptions,
+    opts: SqliteConnectOptions,
+) {
+    let cache = cache_on(&opts).await;
+    let (first, second) = (TestCall::new("task-moves", 120), TestCall::new("task-stays", 121));
+    let mut log = Log::default();
+    let mut events = vec![first.started(T0), second.started(T0)];
+    events.push(first.sentence("r0", T0 + 9_000, CUSTOMER, "我要投诉"));
+    events.push(second.sentence("r0", T0 + 5_000, CUSTOMER, "投诉一下"));
+    events.push(second.sentence("r1", T0 + 5_000, ROBOT, "好的，投诉已记录"));
+    cache.append(log.number(events)).await.unwrap();
+    let order = |hits: Vec<engine::cache::SearchHit>| -> Vec<(String, u64)> {
+        hits.into_iter().map(|hit| (hit.task.to_string(), hit.at.0)).collect()
+    };
+    assert_eq!(
+        order(cache.search("投诉", 10).await.unwrap()),
+        [
+            ("task-moves".to_owned(), T0 + 9_000),
+            ("task-stays".to_owned(), T0 + 5_000),
+            ("task-stays".to_owned(), T0 + 5_000)
+        ]
+    );
+    // The same sentence, reported earlier: its line is final from the earlier time on.
+    cache.append(log.number(vec![first.sentence("r0", T0 + 1_000, CUSTOMER, "我要投诉")])).await.unwrap();
+    assert_eq!(
+        order(cache.search("投诉", 10).await.unwrap()),
+        [
+            ("task-stays".to_owned(), T0 + 5_000),
+            ("task-stays".to_owned(), T0 + 5_000),
+            ("task-moves".to_owned(), T0 + 1_000)
+        ],
+        "the moved sentence now comes last"
+    );
+    let mut conn = inspect(&opts).await;
+    assert_eq!(scalar(&mut conn, "SELECT count(*) FROM sentences").await, 3, "moved, not copied");
+    assert_eq!(
+        scalar(&mut conn, "SELECT count(*) FROM sentences WHERE id >> 20 != at_ms").await,
+        0,
+        "every id carries its sentence's source time"
+    );
+    assert_eq!(
+        scalar(&mut conn, "SELECT count(DISTINCT id) FROM sentences WHERE at_ms = 1764000005000").await,
+        2,
+        "two sentences of the same millisecond, two ids"
+    );
+    sqlx::query("INSERT INTO sentences_fts (sentences_fts) VALUES ('integrity-check')")
+        .execute(&mut conn)
+        .await
+        .expect("the index follows the re-keyed sentence");
+    conn.close().await.unwrap();
+    finish(cache, &opts).await;
+}
+
 // ---- the hub's audit trail ----
 
 /// `INSERT INTO audit_entries … ON CONFLICT (id) DO NOTHING` and the read

@@ -20,6 +20,10 @@
 //! After a failed transaction the entries it touched are dropped, so memory never runs
 //! ahead of the file.
 //!
+//! Rows are written with multi-row `INSERT … VALUES` and bound parameters ([`Columns`]).
+//! A sentence is stored under an id keyed by its source time ([`key_sentences`]), which is
+//! what lets search read the full-text index newest first.
+//!
 //! What deliberately does not live here: transactions and the cursor (`writer.rs`), reads.
 
 use std::collections::{BTreeSet, HashMap};
@@ -778,8 +782,8 @@ enum OnConflict {
     Fail,
     /// Keep the stored row.
     Ignore(&'static [&'static str]),
-    /// Overwrite every column but the key's.
-    Update(&'static [&'static str]),
+    /// Overwrite every column but the key's and those kept.
+    Update { key: &'static [&'static str], keep: &'static [&'static str] },
 }
 
 /// A row the writer inserts with multi-row `INSERT … VALUES (…), (…)`: its table, its columns
@@ -797,9 +801,12 @@ fn conflict_clause<R: Columns>() -> String {
     match R::ON_CONFLICT {
         OnConflict::Fail => String::new(),
         OnConflict::Ignore(key) => format!(" ON CONFLICT ({}) DO NOTHING", key.join(", ")),
-        OnConflict::Update(key) => {
-            let updates: Vec<String> =
-                R::COLUMNS.iter().filter(|c| !key.contains(c)).map(|c| format!("{c} = excluded.{c}")).collect();
+        OnConflict::Update { key, keep } => {
+            let updates: Vec<String> = R::COLUMNS
+                .iter()
+                .filter(|c| !key.contains(c) && !keep.contains(c))
+                .map(|c| format!("{c} = excluded.{c}"))
+                .collect();
             format!(" ON CONFLICT ({}) DO UPDATE SET {}", key.join(", "), updates.join(", "))
         }
     }
@@ -874,7 +881,7 @@ impl Columns for CallRow {
         "taken_over",
         "last_seq",
     ];
-    const ON_CONFLICT: OnConflict = OnConflict::Update(&["task_id"]);
+    const ON_CONFLICT: OnConflict = OnConflict::Update { key: &["task_id"], keep: &[] };
     fn bind<'a>(&'a self, values: &mut Separated<'_, 'a, Sqlite, &'static str>) {
         values
             .push_bind(self.task_id.as_str())
@@ -922,7 +929,7 @@ impl Columns for TurnRow {
         "tts_discontinuity",
         "interruption",
     ];
-    const ON_CONFLICT: OnConflict = OnConflict::Update(&["task_id", "round_id"]);
+    const ON_CONFLICT: OnConflict = OnConflict::Update { key: &["task_id", "round_id"], keep: &[] };
     fn bind<'a>(&'a self, values: &mut Separated<'_, 'a, Sqlite, &'static str>) {
         values
             .push_bind(self.task_id.as_str())
@@ -946,19 +953,153 @@ impl Columns for TurnRow {
     }
 }
 
-impl Columns for SentenceRow {
+/// A sentence row with the id it is stored under (see [`key_sentences`]).
+struct KeyedSentence<'r> {
+    id: i64,
+    row: &'r SentenceRow,
+}
+
+impl Columns for KeyedSentence<'_> {
     const TABLE: &'static str = "sentences";
-    const COLUMNS: &'static [&'static str] = &["task_id", "round_id", "user_id", "speaker", "at_ms", "body"];
-    const ON_CONFLICT: OnConflict = OnConflict::Update(&["task_id", "round_id", "user_id"]);
+    const COLUMNS: &'static [&'static str] = &["id", "task_id", "round_id", "user_id", "speaker", "at_ms", "body"];
+    // A row that keeps its key keeps its id (`key_sentences` gave it the stored one).
+    const ON_CONFLICT: OnConflict = OnConflict::Update { key: &["task_id", "round_id", "user_id"], keep: &["id"] };
     fn bind<'a>(&'a self, values: &mut Separated<'_, 'a, Sqlite, &'static str>) {
+        let row = self.row;
         values
-            .push_bind(self.task_id.as_str())
-            .push_bind(self.round_id.as_str())
-            .push_bind(self.user_id.as_str())
-            .push_bind(self.speaker)
-            .push_bind(self.at_ms)
-            .push_bind(self.body.as_str());
+            .push_bind(self.id)
+            .push_bind(row.task_id.as_str())
+            .push_bind(row.round_id.as_str())
+            .push_bind(row.user_id.as_str())
+            .push_bind(row.speaker)
+            .push_bind(row.at_ms)
+            .push_bind(row.body.as_str());
     }
+}
+
+/// Bits of a sentence's id below its source time: 2^20 sentences per millisecond.
+const SENTENCE_SLOT_BITS: u32 = 20;
+/// The latest source time an id can carry (year 2248); a later one is stored under it.
+const MAX_SENTENCE_MS: i64 = i64::MAX >> SENTENCE_SLOT_BITS;
+
+/// The millisecond a sentence's id is keyed by.
+fn sentence_ms(at_ms: i64) -> i64 {
+    at_ms.clamp(0, MAX_SENTENCE_MS)
+}
+
+/// Gives each sentence row the id it is stored under: `at_ms × 2^20 + n`, with n the next
+/// free slot of that millisecond, so that the sentences' rowid — and the full-text index's —
+/// orders them by source time and search can walk the index newest first and stop after a
+/// page. A row whose call, round and speaker are stored already keeps its id while its
+/// millisecond is the same; one whose time changed is deleted here (with its index entry, by
+/// the trigger) and stored again under a new id.
+async fn key_sentences<'r>(
+    conn: &mut SqliteConnection,
+    rows: &'r [SentenceRow],
+) -> Result<Vec<KeyedSentence<'r>>, CacheError> {
+    let failed = |e| CacheError::db("key sentences by time", e);
+    let index: HashMap<(&str, &str, &str), usize> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, row)| ((row.task_id.as_str(), row.round_id.as_str(), row.user_id.as_str()), i))
+        .collect();
+    // The stored id of each row's call, round and speaker, if stored.
+    let mut stored: Vec<Option<i64>> = vec![None; rows.len()];
+    for chunk in rows.chunks(MAX_PARAMETERS / 3) {
+        let mut sql = QueryBuilder::<Sqlite>::new("SELECT s.task_id, s.round_id, s.user_id, s.id FROM (");
+        sql.push_values(chunk, |mut key, row| {
+            key.push_bind(row.task_id.as_str()).push_bind(row.round_id.as_str()).push_bind(row.user_id.as_str());
+        });
+        sql.push(
+            ") AS k JOIN sentences s ON s.task_id = k.column1 AND s.round_id = k.column2 AND s.user_id = k.column3",
+        );
+        let found: Vec<(String, String, String, i64)> =
+            sql.build_query_as().persistent(false).fetch_all(&mut *conn).await.map_err(failed)?;
+        for (task, round, user, id) in found {
+            if let Some(&i) = index.get(&(task.as_str(), round.as_str(), user.as_str())) {
+                stored[i] = Some(id);
+            }
+        }
+    }
+    let mut keyed: Vec<Option<i64>> = Vec::with_capacity(rows.len());
+    let mut moved: Vec<i64> = Vec::new();
+    for (row, known) in rows.iter().zip(stored) {
+        match known {
+            Some(id) if id >> SENTENCE_SLOT_BITS == sentence_ms(row.at_ms) => keyed.push(Some(id)),
+            Some(id) => {
+                moved.push(id);
+                keyed.push(None);
+            }
+            None => keyed.push(None),
+        }
+    }
+    for chunk in moved.chunks(MAX_PARAMETERS) {
+        let mut sql = QueryBuilder::<Sqlite>::new("DELETE FROM sentences WHERE id IN (");
+        let mut ids = sql.separated(", ");
+        for id in chunk {
+            ids.push_bind(*id);
+        }
+        sql.push(")");
+        sql.build().persistent(false).execute(&mut *conn).await.map_err(failed)?;
+    }
+    // The next free slot of each millisecond that gets a new id.
+    let mut next: HashMap<i64, i64> = HashMap::new();
+    let wanted: BTreeSet<i64> =
+        rows.iter().zip(&keyed).filter(|(_, id)| id.is_none()).map(|(row, _)| sentence_ms(row.at_ms)).collect();
+    let wanted: Vec<i64> = wanted.into_iter().collect();
+    for chunk in wanted.chunks(MAX_PARAMETERS) {
+        let mut sql =
+            QueryBuilder::<Sqlite>::new("SELECT m.column1, (SELECT max(s.id) FROM sentences s WHERE s.id >= ");
+        sql.push("m.column1 << ")
+            .push(SENTENCE_SLOT_BITS)
+            .push(" AND s.id < (m.column1 + 1) << ")
+            .push(SENTENCE_SLOT_BITS);
+        sql.push(") FROM (");
+        sql.push_values(chunk, |mut ms, value| {
+            ms.push_bind(*value);
+        });
+        sql.push(") AS m");
+        let found: Vec<(i64, Option<i64>)> =
+            sql.build_query_as().persistent(false).fetch_all(&mut *conn).await.map_err(failed)?;
+        for (ms, max) in found {
+            next.insert(ms, max.map_or(ms << SENTENCE_SLOT_BITS, |max| max + 1));
+        }
+    }
+    let mut out = Vec::with_capacity(rows.len());
+    for (row, id) in rows.iter().zip(keyed) {
+        let id = match id {
+            Some(id) => id,
+            None => {
+                let ms = sentence_ms(row.at_ms);
+                let slot = next.entry(ms).or_insert(ms << SENTENCE_SLOT_BITS);
+                let id = if *slot >> SENTENCE_SLOT_BITS == ms { *slot } else { free_slot(conn, ms, &out).await? };
+                *slot = id + 1;
+                id
+            }
+        };
+        out.push(KeyedSentence { id, row });
+    }
+    Ok(out)
+}
+
+/// A free id in millisecond `ms` below its highest one, for when its top slot is taken:
+/// the first gap among the stored ids and those `given` in this batch.
+async fn free_slot(conn: &mut SqliteConnection, ms: i64, given: &[KeyedSentence<'_>]) -> Result<i64, CacheError> {
+    let first = ms << SENTENCE_SLOT_BITS;
+    let end = (ms + 1) << SENTENCE_SLOT_BITS;
+    let mut taken: BTreeSet<i64> = sqlx::query_scalar("SELECT id FROM sentences WHERE id >= ?1 AND id < ?2")
+        .bind(first)
+        .bind(end)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(|e| CacheError::db("key sentences by time", e))?
+        .into_iter()
+        .collect();
+    taken.extend(given.iter().map(|keyed| keyed.id).filter(|id| (first..end).contains(id)));
+    (first..end).find(|id| !taken.contains(id)).ok_or_else(|| CacheError::Database {
+        operation: "key sentences by time",
+        cause: format!("all {} sentence ids of source time {ms} ms are taken", 1_u64 << SENTENCE_SLOT_BITS),
+    })
 }
 
 impl Columns for InterventionRow {
@@ -999,7 +1140,7 @@ impl Columns for NoteRow {
     const TABLE: &'static str = "notes";
     const COLUMNS: &'static [&'static str] =
         &["note_id", "task_id", "round_id", "author", "at_ms", "text", "pushed", "push_error"];
-    const ON_CONFLICT: OnConflict = OnConflict::Update(&["task_id", "note_id"]);
+    const ON_CONFLICT: OnConflict = OnConflict::Update { key: &["task_id", "note_id"], keep: &[] };
     fn bind<'a>(&'a self, values: &mut Separated<'_, 'a, Sqlite, &'static str>) {
         values
             .push_bind(self.note_id.as_str())
@@ -1028,7 +1169,7 @@ impl Columns for RecordingRow {
         "files",
         "vod_files",
     ];
-    const ON_CONFLICT: OnConflict = OnConflict::Update(&["recording_id"]);
+    const ON_CONFLICT: OnConflict = OnConflict::Update { key: &["recording_id"], keep: &[] };
     fn bind<'a>(&'a self, values: &mut Separated<'_, 'a, Sqlite, &'static str>) {
         values
             .push_bind(self.recording_id.as_str())
@@ -1152,7 +1293,8 @@ impl Changes {
             .await
             .map_err(|e| CacheError::db("remove sentences", e))?;
         }
-        insert_rows(conn, &self.sentences, "store sentences").await?;
+        let sentences = key_sentences(conn, &self.sentences).await?;
+        insert_rows(conn, &sentences, "store sentences").await?;
         insert_rows(conn, &self.interventions, "store interventions").await?;
         insert_rows(conn, &self.recordings, "store recordings").await?;
         insert_rows(conn, &self.notes, "store notes").await?;
