@@ -1890,8 +1890,8 @@ async fn part_three(cache: &Cache, path: &Path) -> SearchFigures {
     figures
 }
 
-/// `Cache::search`'s first statement (the page of hits, newest first by source time), as
-/// in `cache/search.rs` at the time of writing.
+/// `Cache::search`'s first statement (the page of hits, newest first by source time) as it
+/// was before sentences were keyed by time: it sorts every match by `at_ms`.
 const HITS_SQL: &str = "SELECT s.id, s.task_id, s.round_id, s.user_id, s.speaker, s.at_ms, c.started_ms \
      FROM sentences_fts JOIN sentences s ON s.id = sentences_fts.rowid JOIN calls c ON c.task_id = s.task_id \
      WHERE sentences_fts MATCH ?1 ORDER BY s.at_ms DESC, s.id DESC LIMIT ?2";
@@ -1903,8 +1903,9 @@ const SNIPPETS_SQL: &str = "SELECT rowid, snippet(sentences_fts, 0, ?2, ?3, ?4, 
 const SNIPPETS_ONE_SCAN_SQL: &str = "SELECT rowid, snippet(sentences_fts, 0, ?2, ?3, ?4, ?5) FROM sentences_fts \
      WHERE sentences_fts MATCH ?1 AND +rowid IN (SELECT value FROM json_each(?6))";
 /// The page of hits in FTS rowid order, newest first: FTS5 walks its index backwards and
-/// stops after the page. Here rowids follow arrival, not source time; the figure is what a
-/// sentences rowid keyed by source time (at_ms, then a counter) would allow.
+/// stops after the page. Since migration 0003 a sentence's rowid is keyed by its source time
+/// (`at_ms × 2^20 + n`), so this is `Cache::search`'s first statement as `cache/search.rs`
+/// runs it (without filters).
 const HITS_BY_ROWID_SQL: &str = "SELECT s.id, s.task_id, s.round_id, s.user_id, s.speaker, s.at_ms, c.started_ms \
      FROM sentences_fts JOIN sentences s ON s.id = sentences_fts.rowid JOIN calls c ON c.task_id = s.task_id \
      WHERE sentences_fts MATCH ?1 ORDER BY sentences_fts.rowid DESC LIMIT ?2";

@@ -1007,3 +1007,102 @@ async fn search_filters_narrow_by_time_tag_errors_slow_turns_and_interventions()
     let left_alone = SearchFilter { intervened: Some(false), ..SearchFilter::default() };
     assert_eq!(tasks(cache.search_with("退款", &left_alone, 10).await.unwrap()), vec![quiet.id()]);
 }
+
+#[tokio::test]
+async fn a_selective_filter_walks_past_newer_hits_it_rejects_and_answers_the_older_ones_newest_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = open(dir.path()).await;
+    let tagged = TestCall::new("task-tagged", 203);
+    let noisy = TestCall::new("task-noisy", 204);
+    let mut log = Log::default();
+    // Three matching turns in the tagged call, then 150 newer ones in an untagged call:
+    // newest first, the walk meets 300 sentences the tag filter rejects before any it keeps.
+    let mut events = tagged.whole(T0, &[("退款一", "好"), ("退款二", "好"), ("退款三", "好")], Some(0));
+    let noise: Vec<(String, String)> = (0..150).map(|i| (format!("退款 {i}"), "退款好的".to_owned())).collect();
+    let noise: Vec<(&str, &str)> = noise.iter().map(|(u, r)| (u.as_str(), r.as_str())).collect();
+    events.extend(noisy.whole(T0 + 100_000, &noise, Some(0)));
+    cache.append(log.number(events)).await.unwrap();
+    cache.set_tags(&tagged.id(), &["vip".to_owned()]).await.unwrap();
+
+    let filter = SearchFilter { tag: Some("vip".into()), ..SearchFilter::default() };
+    let hits = cache.search_with("退款", &filter, 2).await.unwrap();
+    let found: Vec<(TaskId, u64)> = hits.iter().map(|hit| (hit.task.clone(), hit.at.0)).collect();
+    assert_eq!(
+        found,
+        // The customer's sentences of its turns 2 and 1 (its robot said 好, no match).
+        vec![(tagged.id(), T0 + 18_500), (tagged.id(), T0 + 10_500)],
+        "the tagged call's two newest hits, past every newer hit of the untagged call"
+    );
+    let unfiltered = cache.search("退款", 200).await.unwrap();
+    assert_eq!(unfiltered.len(), 200);
+    assert!(
+        unfiltered.windows(2).all(|pair| pair[0].at >= pair[1].at),
+        "without a filter too, every hit is as new as the next or newer"
+    );
+}
+
+/// Copies migrations `0001` and `0002` into `dir`: a cache as the release before sentences
+/// were keyed by time made it.
+fn migrations_before_0003(dir: &Path) -> PathBuf {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations");
+    let target = dir.join("migrations-0002");
+    std::fs::create_dir_all(&target).unwrap();
+    for name in ["0001_cache.sql", "0002_review_sync.sql"] {
+        std::fs::copy(source.join(name), target.join(name)).unwrap();
+    }
+    target
+}
+
+#[tokio::test]
+async fn a_cache_from_before_sentences_were_keyed_by_time_is_re_keyed_with_its_index_rebuilt() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cache.sqlite");
+    {
+        let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&path).create_if_missing(true);
+        let pool = sqlx::sqlite::SqlitePoolOptions::new().max_connections(1).connect_with(options).await.unwrap();
+        let old = sqlx::migrate::Migrator::new(migrations_before_0003(dir.path())).await.unwrap();
+        old.run(&pool).await.unwrap();
+        sqlx::query(
+            "INSERT INTO calls (task_id, status, abnormal_end, live, started_ms, last_ms, turns, user_sentences, \
+             robot_sentences, interrupted_turns, errors, interventions, taken_over, last_seq) \
+             VALUES ('task-old', 'ended', 0, 0, 1000, 9000, 3, 3, 0, 0, 0, 0, 0, 9)",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        // Stored in arrival order: ids 1, 2, 3 say nothing of time.
+        for (round, at, body) in
+            [("r0", 5_000, "refund late"), ("r1", 2_000, "refund early"), ("r2", 5_000, "refund same")]
+        {
+            sqlx::query(
+                "INSERT INTO sentences (task_id, round_id, user_id, speaker, at_ms, body) \
+                 VALUES ('task-old', ?1, 'customer_1', 'user', ?2, ?3)",
+            )
+            .bind(round)
+            .bind(at)
+            .bind(body)
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+        pool.close().await;
+    }
+    let cache = open(dir.path()).await;
+    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+    let ids: Vec<(i64, String)> =
+        sqlx::query_as("SELECT id, round_id FROM sentences ORDER BY id").fetch_all(&mut conn).await.unwrap();
+    assert_eq!(
+        ids,
+        vec![(2_000 << 20, "r1".to_owned()), (5_000 << 20, "r0".to_owned()), ((5_000 << 20) + 1, "r2".to_owned())],
+        "each id is the source time × 2^20 plus its place in that millisecond"
+    );
+    sqlx::query("INSERT INTO sentences_fts (sentences_fts) VALUES ('integrity-check')")
+        .execute(&mut conn)
+        .await
+        .expect("the rebuilt index matches the re-keyed sentences");
+    conn.close().await.unwrap();
+    let hits = cache.search("refund", 10).await.unwrap();
+    let rounds: Vec<&str> = hits.iter().map(|hit| hit.round.as_str()).collect();
+    assert_eq!(rounds, ["r2", "r0", "r1"], "newest first by source time");
+    assert_eq!(hits[2].snippet, "\u{E000}refund\u{E001} early", "snippets come from the rebuilt index");
+}

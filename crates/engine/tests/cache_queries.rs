@@ -616,6 +616,37 @@ async fn a_calls_events_include_its_rooms_and_no_other_rooms(_: SqlitePoolOption
     finish(cache, &opts).await;
 }
 
+/// `events_of` reads the events as one JSON array built by SQLite (`group_concat … ORDER BY
+/// seq`): text that JSON must escape survives it, order is by seq even when source times
+/// disagree, and a stored event that no longer decodes is named by its seq.
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_calls_events_read_back_whole_in_seq_order_and_a_damaged_one_is_named(
+    _: SqlitePoolOptions,
+    opts: SqliteConnectOptions,
+) {
+    let cache = cache_on(&opts).await;
+    let call = TestCall::new("task-\"quoted\"", 119);
+    let mut log = Log::default();
+    let awkward = "他说：\"退款\"，路径 C:\\订单\\1 ,] [{ 换行\n制表\t😀 \u{2028} end";
+    let mut events = call.whole(T0, &[(awkward, "好的'单引号'"), ("第二句", "}]")], None);
+    // Stored out of source-time order: seq decides.
+    events.swap(1, 2);
+    let events = log.number(events);
+    cache.append(events.clone()).await.unwrap();
+    let stored = cache.events_of(&call.id()).await.unwrap();
+    assert_eq!(stored, events, "every event, text intact, in seq order");
+    assert!(cache.events_of(&TaskId::new("task-\"none\"")).await.unwrap().is_empty(), "no events: none");
+
+    let mut conn = inspect(&opts).await;
+    sqlx::query("UPDATE events SET body = '{\"not\": \"an event\"}' WHERE seq = 3").execute(&mut conn).await.unwrap();
+    conn.close().await.unwrap();
+    match cache.events_of(&call.id()).await {
+        Err(CacheError::Unreadable { what, .. }) => assert_eq!(what, "event 3", "the damaged event is named"),
+        other => panic!("a damaged event must be reported, got {other:?}"),
+    }
+    finish(cache, &opts).await;
+}
+
 // ---- search ----
 
 /// `Cache::search`'s two statements: hits joined with calls, newest first by source time,
@@ -648,6 +679,94 @@ async fn search_answers_the_newest_hits_first_up_to_the_limit_with_snippets(
     assert_eq!(cache.search("投诉", 0).await.unwrap().len(), 1, "a limit below 1 answers one hit");
     assert!(cache.search("退款", 10).await.unwrap().is_empty());
     assert!(cache.search(" ，。 ", 10).await.unwrap().is_empty(), "nothing searchable: nothing found");
+    finish(cache, &opts).await;
+}
+
+// ---- the writer ----
+
+/// The writer's multi-row `INSERT … VALUES`: a batch whose rows need more bound parameters
+/// than SQLite allows in one statement (32,766) is split, and stored whole in one append.
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_batch_beyond_sqlites_parameter_limit_is_stored_whole(_: SqlitePoolOptions, opts: SqliteConnectOptions) {
+    let cache = cache_on(&opts).await;
+    let mut log = Log::default();
+    // 1,900 calls: 5,700 events (8 columns: 4,095 rows a statement), 1,900 calls rows (20
+    // columns: 1,638) and 1,900 turns (18 columns: 1,820).
+    let mut events = Vec::new();
+    for i in 0..1_900_u64 {
+        let call = TestCall::new(&format!("task-bulk-{i:04}"), 2_000 + i);
+        events.push(call.started(T0 + i));
+        events.push(call.ai(904, T0 + 10 + i, json!({"UserId": CUSTOMER, "RoundId": "r0"})));
+        events.push(call.sentence("r0", T0 + 20 + i, CUSTOMER, "我要投诉"));
+    }
+    cache.append(log.number(events)).await.unwrap();
+    assert_eq!(cache.cursor().await.unwrap(), Seq(5_700));
+    let mut conn = inspect(&opts).await;
+    for (table, expected) in [("events", 5_700), ("calls", 1_900), ("turns", 1_900), ("sentences", 1_900)] {
+        assert_eq!(scalar(&mut conn, &format!("SELECT count(*) FROM {table}")).await, expected, "rows in {table}");
+    }
+    conn.close().await.unwrap();
+    let hits = cache.search("投诉", 200).await.unwrap();
+    assert_eq!(hits.len(), 200);
+    assert_eq!(hits[0].task, TaskId::new("task-bulk-1899"), "the newest sentence first");
+    finish(cache, &opts).await;
+}
+
+/// The writer's sentence ids (`at_ms × 2^20 + n`, migration 0003): a sentence whose source
+/// time changes is stored again under an id of its new time, with its index entry, and
+/// search's rowid walk follows it.
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_sentence_whose_time_changes_is_re_keyed_and_found_in_its_new_place(
+    _: SqlitePoolOptions,
+    opts: SqliteConnectOptions,
+) {
+    let cache = cache_on(&opts).await;
+    let (first, second) = (TestCall::new("task-moves", 120), TestCall::new("task-stays", 121));
+    let mut log = Log::default();
+    let mut events = vec![first.started(T0), second.started(T0)];
+    events.push(first.sentence("r0", T0 + 9_000, CUSTOMER, "我要投诉"));
+    events.push(second.sentence("r0", T0 + 5_000, CUSTOMER, "投诉一下"));
+    events.push(second.sentence("r1", T0 + 5_000, ROBOT, "好的，投诉已记录"));
+    cache.append(log.number(events)).await.unwrap();
+    let order = |hits: Vec<engine::cache::SearchHit>| -> Vec<(String, u64)> {
+        hits.into_iter().map(|hit| (hit.task.to_string(), hit.at.0)).collect()
+    };
+    assert_eq!(
+        order(cache.search("投诉", 10).await.unwrap()),
+        [
+            ("task-moves".to_owned(), T0 + 9_000),
+            ("task-stays".to_owned(), T0 + 5_000),
+            ("task-stays".to_owned(), T0 + 5_000)
+        ]
+    );
+    // The same sentence, reported earlier: its line is final from the earlier time on.
+    cache.append(log.number(vec![first.sentence("r0", T0 + 1_000, CUSTOMER, "我要投诉")])).await.unwrap();
+    assert_eq!(
+        order(cache.search("投诉", 10).await.unwrap()),
+        [
+            ("task-stays".to_owned(), T0 + 5_000),
+            ("task-stays".to_owned(), T0 + 5_000),
+            ("task-moves".to_owned(), T0 + 1_000)
+        ],
+        "the moved sentence now comes last"
+    );
+    let mut conn = inspect(&opts).await;
+    assert_eq!(scalar(&mut conn, "SELECT count(*) FROM sentences").await, 3, "moved, not copied");
+    assert_eq!(
+        scalar(&mut conn, "SELECT count(*) FROM sentences WHERE id >> 20 != at_ms").await,
+        0,
+        "every id carries its sentence's source time"
+    );
+    assert_eq!(
+        scalar(&mut conn, "SELECT count(DISTINCT id) FROM sentences WHERE at_ms = 1764000005000").await,
+        2,
+        "two sentences of the same millisecond, two ids"
+    );
+    sqlx::query("INSERT INTO sentences_fts (sentences_fts) VALUES ('integrity-check')")
+        .execute(&mut conn)
+        .await
+        .expect("the index follows the re-keyed sentence");
+    conn.close().await.unwrap();
     finish(cache, &opts).await;
 }
 

@@ -243,7 +243,8 @@ pub struct Call {
     // Absent from snapshots of hubs that predate reviews.
     #[serde(default)]
     review: Review,
-    // Derived by `refresh` after every apply.
+    // Derived after every apply: from the turn that changed (`refresh`), or from every turn
+    // when who-is-who changed (`refresh_all`).
     status: CallStatus,
     robot_state: Option<RobotStateAt>,
     counts: CallCounts,
@@ -290,24 +291,26 @@ impl Call {
             self.review.apply(at, &event.body);
             return;
         }
+        let touched = turn_round(&event.body);
+        // What the touched turn and the loose lists added to the call-level view before this
+        // event, so that `refresh` can replace just that share instead of re-reading every turn.
+        let before = Contribution {
+            turn: touched.and_then(|round| self.turns.get(round)).map(Tally::of),
+            loose_errors: self.loose_errors.len(),
+            loose_states: self.loose_states.len(),
+        };
         let mut news = false;
-        let touched: Option<&RoundId> = match &event.body {
-            EventBody::TaskStarted { outcome } => {
-                keep_earliest(&mut self.started, Stamped { at, value: *outcome });
-                None
-            }
+        match &event.body {
+            EventBody::TaskStarted { outcome } => keep_earliest(&mut self.started, Stamped { at, value: *outcome }),
             EventBody::TaskStopped { leave_code } => {
                 keep_earliest(&mut self.stopped, Stamped { at, value: *leave_code });
-                None
             }
             EventBody::SessionReady => {
                 self.session_ready = Some(self.session_ready.map_or(at, |known| known.min(at)));
-                None
             }
             EventBody::UserSpeechStarted { user, round } => {
                 news |= self.identities.learn(user, Speaker::User);
                 self.turn_mut(round, at).observe_speech_start(at);
-                Some(round)
             }
             EventBody::Sentence(sentence) => {
                 if let Some(speaker) = sentence.speaker {
@@ -325,12 +328,10 @@ impl Call {
                 } else {
                     turn.observe_sentence(&sentence.user, at, &sentence.text, sentence.times.clone());
                 }
-                Some(&sentence.round)
             }
             EventBody::RobotFinishedSpeaking { robot, round, text } => {
                 news |= self.identities.learn(robot, Speaker::Robot);
                 self.turn_mut(round, at).observe_finished(robot, at, text);
-                Some(round)
             }
             EventBody::RobotStateChanged { robot, round, state, .. } => {
                 news |= self.learn_robot(robot.as_ref());
@@ -338,14 +339,12 @@ impl Call {
                     Some(round) => self.turn_mut(round, at).observe_state(at, *state),
                     None => insert_sorted(&mut self.loose_states, Stamped { at, value: *state }),
                 }
-                round.as_ref()
             }
             EventBody::LlmMetaInfo { robot, round, info } => {
                 news |= self.learn_robot(robot.as_ref());
                 if let Some(round) = round {
                     self.turn_mut(round, at).observe_meta(at, info);
                 }
-                round.as_ref()
             }
             EventBody::MetricReported { robot, round, metric, value } => {
                 news |= self.learn_robot(robot.as_ref());
@@ -353,7 +352,6 @@ impl Call {
                 if let Some(round) = round {
                     self.turn_mut(round, at).observe_metric(metric, MetricSample { value: *value, at });
                 }
-                round.as_ref()
             }
             EventBody::PipelineFailed { robot, round, error } => {
                 news |= self.learn_robot(robot.as_ref());
@@ -362,8 +360,8 @@ impl Call {
                     Some(round) => self.turn_mut(round, at).observe_error(record),
                     None => turn::record_error(&mut self.loose_errors, record),
                 }
-                round.as_ref()
             }
+            // The room's (see `Board`); hub facts were handled above.
             EventBody::RoomCreated
             | EventBody::RoomDismissed
             | EventBody::UserEntered { .. }
@@ -379,17 +377,21 @@ impl Call {
             | EventBody::NoteAdded(_)
             | EventBody::TagsSet(_)
             | EventBody::QaScored(_) => return,
-        };
+        }
         self.learn_place(event);
         self.first_ms = Some(self.first_ms.map_or(at, |known| known.min(at)));
         self.last_ms = Some(self.last_ms.map_or(at, |known| known.max(at)));
         if news {
+            // Who is who changed: any turn may now show its lines differently.
             let identities = &self.identities;
             self.turns.values_mut().for_each(|turn| turn.resolve(identities));
-        } else if let Some(turn) = touched.and_then(|round| self.turns.get_mut(round)) {
-            turn.resolve(&self.identities);
+            self.refresh_all();
+        } else {
+            if let Some(turn) = touched.and_then(|round| self.turns.get_mut(round)) {
+                turn.resolve(&self.identities);
+            }
+            self.refresh(touched, before);
         }
-        self.refresh();
     }
 
     fn turn_mut(&mut self, round: &RoundId, at: SourceMs) -> &mut Turn {
@@ -417,34 +419,81 @@ impl Call {
         }
     }
 
-    /// Recomputes the call-level view from the turns.
-    fn refresh(&mut self) {
-        self.status = match (self.started, self.stopped) {
+    /// Where the call is in its life, from its start, stop and whether it has turns.
+    fn derive_status(&self) -> CallStatus {
+        match (self.started, self.stopped) {
             (Some(Stamped { value: Outcome::Failed, .. }), _) => CallStatus::StartFailed,
             (_, Some(stopped)) => CallStatus::Ended { leave_code: stopped.value },
             _ if !self.turns.is_empty() => CallStatus::InProgress,
             _ if self.session_ready.is_some() => CallStatus::Ready,
             _ => CallStatus::Starting,
+        }
+    }
+
+    /// The latest robot state of all: the loose ones and each turn's last.
+    fn derive_robot_state(&self) -> Option<RobotStateAt> {
+        let loose = self.loose_states.last().map(|s| (loose_change(s), None::<&RoundId>));
+        let in_turns =
+            self.turns.values().filter_map(|turn| Tally::of(turn).last_state.map(|s| (s, Some(turn.round()))));
+        loose.into_iter().chain(in_turns).max().map(|(change, round)| robot_state_at(change, round))
+    }
+
+    /// The counts, read from every turn.
+    fn derive_counts(&self) -> CallCounts {
+        let mut counts =
+            CallCounts { turns: self.turns.len(), errors: self.loose_errors.len(), ..CallCounts::default() };
+        for turn in self.turns.values() {
+            Tally::of(turn).add_to(&mut counts);
+        }
+        counts
+    }
+
+    /// Recomputes the call-level view from all the turns: after who-is-who changed, when
+    /// every turn may have changed.
+    fn refresh_all(&mut self) {
+        self.status = self.derive_status();
+        self.robot_state = self.derive_robot_state();
+        self.counts = self.derive_counts();
+    }
+
+    /// Brings the call-level view up to date after an event that changed at most the turn
+    /// `touched` and the loose states and errors, whose share of the view before the event
+    /// was `before`. Gives what [`Call::refresh_all`] gives, in time independent of the
+    /// number of turns (but for the rare case where the latest robot state moved back).
+    fn refresh(&mut self, touched: Option<&RoundId>, before: Contribution) {
+        self.status = self.derive_status();
+        let after = touched.and_then(|round| self.turns.get(round)).map(Tally::of);
+
+        let counts = &mut self.counts;
+        counts.turns = self.turns.len();
+        counts.errors = counts.errors + self.loose_errors.len() - before.loose_errors;
+        if let Some(old) = before.turn {
+            old.take_from(counts);
+        }
+        if let Some(new) = after {
+            new.add_to(counts);
+        }
+
+        let current = self.robot_state.as_ref().map(|now| (now.change(), now.round.as_ref()));
+        let old_last = before.turn.and_then(|old| old.last_state).zip(touched);
+        let new_last = after.and_then(|new| new.last_state).zip(touched);
+        let held_latest = old_last.is_some_and(|(state, round)| current == Some((state, Some(round))));
+        let moved_back = match (old_last, new_last) {
+            (Some(old), Some(new)) => new < old,
+            (Some(_), None) => true,
+            (None, _) => false,
         };
-        let loose = self
-            .loose_states
-            .iter()
-            .map(|s| (StateChange { at: s.at, origin: StateOrigin::Room, state: s.value }, None::<&RoundId>));
-        let in_turns = self.turns.values().filter_map(|turn| turn.states().last().map(|s| (*s, Some(turn.round()))));
-        self.robot_state = loose.chain(in_turns).max().map(|(change, round)| RobotStateAt {
-            state: change.state,
-            at: change.at,
-            origin: change.origin,
-            round: round.cloned(),
-        });
-        let turns = self.turns.values();
-        self.counts = CallCounts {
-            turns: self.turns.len(),
-            user_sentences: turns.clone().filter(|t| t.user().is_some_and(|l| l.is_final)).count(),
-            robot_sentences: turns.clone().filter(|t| t.robot().is_some_and(|l| l.is_final)).count(),
-            interrupted_turns: turns.clone().filter(|t| t.interrupted()).count(),
-            errors: self.loose_errors.len() + turns.map(|t| t.errors().len()).sum::<usize>(),
-        };
+        if held_latest && moved_back {
+            // The turn that held the latest state now ends earlier: another may hold it.
+            self.robot_state = self.derive_robot_state();
+            return;
+        }
+        let loose_last = (self.loose_states.len() != before.loose_states).then(|| self.loose_states.last()).flatten();
+        let candidates =
+            new_last.map(|(s, r)| (s, Some(r))).into_iter().chain(loose_last.map(|s| (loose_change(s), None)));
+        if let Some((change, round)) = candidates.max().filter(|candidate| current.is_none_or(|now| *candidate > now)) {
+            self.robot_state = Some(robot_state_at(change, round));
+        }
     }
 
     /// The AI conversation task.
@@ -550,6 +599,98 @@ impl Call {
     pub fn robots(&self) -> impl Iterator<Item = &UserId> {
         self.identities.robots.iter()
     }
+}
+
+impl RobotStateAt {
+    fn change(&self) -> StateChange {
+        StateChange { at: self.at, origin: self.origin, state: self.state }
+    }
+}
+
+fn robot_state_at(change: StateChange, round: Option<&RoundId>) -> RobotStateAt {
+    RobotStateAt { state: change.state, at: change.at, origin: change.origin, round: round.cloned() }
+}
+
+/// A state that named no round came from the room (10001 without a round id).
+fn loose_change(state: &Stamped<RobotState>) -> StateChange {
+    StateChange { at: state.at, origin: StateOrigin::Room, state: state.value }
+}
+
+/// The turn an event is folded into, if any: every event body that `Call::apply` folds into
+/// a turn must be listed here, or the call-level view would miss the change.
+fn turn_round(body: &EventBody) -> Option<&RoundId> {
+    match body {
+        EventBody::UserSpeechStarted { round, .. } | EventBody::RobotFinishedSpeaking { round, .. } => Some(round),
+        EventBody::Sentence(sentence) => Some(&sentence.round),
+        EventBody::RobotStateChanged { round, .. }
+        | EventBody::LlmMetaInfo { round, .. }
+        | EventBody::MetricReported { round, .. }
+        | EventBody::PipelineFailed { round, .. } => round.as_ref(),
+        EventBody::TaskStarted { .. }
+        | EventBody::TaskStopped { .. }
+        | EventBody::SessionReady
+        | EventBody::RoomCreated
+        | EventBody::RoomDismissed
+        | EventBody::UserEntered { .. }
+        | EventBody::UserLeft { .. }
+        | EventBody::RoleChanged { .. }
+        | EventBody::MediaStarted { .. }
+        | EventBody::MediaStopped { .. }
+        | EventBody::Recording { .. }
+        | EventBody::Command(_)
+        | EventBody::LockChanged { .. }
+        | EventBody::PresenceChanged { .. }
+        | EventBody::GatewayExchange(_)
+        | EventBody::NoteAdded(_)
+        | EventBody::TagsSet(_)
+        | EventBody::QaScored(_) => None,
+    }
+}
+
+/// What one turn adds to the call-level view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Tally {
+    user_final: bool,
+    robot_final: bool,
+    interrupted: bool,
+    errors: usize,
+    last_state: Option<StateChange>,
+}
+
+impl Tally {
+    fn of(turn: &Turn) -> Tally {
+        Tally {
+            user_final: turn.user().is_some_and(|line| line.is_final),
+            robot_final: turn.robot().is_some_and(|line| line.is_final),
+            interrupted: turn.interrupted(),
+            errors: turn.errors().len(),
+            last_state: turn.states().last().copied(),
+        }
+    }
+
+    fn add_to(self, counts: &mut CallCounts) {
+        counts.user_sentences += usize::from(self.user_final);
+        counts.robot_sentences += usize::from(self.robot_final);
+        counts.interrupted_turns += usize::from(self.interrupted);
+        counts.errors += self.errors;
+    }
+
+    /// Undoes [`Tally::add_to`] of the same tally (so nothing underflows).
+    fn take_from(self, counts: &mut CallCounts) {
+        counts.user_sentences -= usize::from(self.user_final);
+        counts.robot_sentences -= usize::from(self.robot_final);
+        counts.interrupted_turns -= usize::from(self.interrupted);
+        counts.errors -= self.errors;
+    }
+}
+
+/// The share of the call-level view that one event may change, taken before the event.
+#[derive(Debug, Clone, Copy)]
+struct Contribution {
+    /// The touched turn's tally; `None` when the turn did not exist yet.
+    turn: Option<Tally>,
+    loose_errors: usize,
+    loose_states: usize,
 }
 
 #[cfg(test)]

@@ -574,3 +574,129 @@ fn a_call_nobody_reviewed_has_an_empty_review_and_a_tag_set_may_clear_the_tags()
     let cleared = fold(&events);
     assert_eq!(cleared.review().tags().map(|t| t.value.tags.len()), Some(0), "the latest set is empty");
 }
+
+/// The call-level view a fold keeps up to date event by event, against the same view
+/// recomputed from every turn; `step` names the event for the failure message.
+fn assert_view_matches_a_recomputation(call: &Call, step: &str) {
+    assert_eq!(call.status(), call.derive_status(), "status after {step}");
+    assert_eq!(call.robot_state(), call.derive_robot_state().as_ref(), "robot state after {step}");
+    assert_eq!(call.counts(), call.derive_counts(), "counts after {step}");
+}
+
+/// A small seeded generator (PCG's LCG step), so every run folds the same sequences.
+struct Lcg(u64);
+
+impl Lcg {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) % n
+    }
+
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[usize::try_from(self.below(items.len() as u64)).unwrap()]
+    }
+}
+
+/// Any event the fold reads, in any order: rounds revisited long after they began, source
+/// times out of order, speakers nobody named yet, states and errors without a round,
+/// interruption metrics that a later sample withdraws, starts, stops and retries.
+fn arbitrary_call(rng: &mut Lcg, len: usize) -> Vec<Event> {
+    let rounds: Vec<String> = (0..1 + rng.below(30)).map(|i| format!("r{i}")).collect();
+    let speakers = [CUSTOMER, ROBOT, "stranger_1", "stranger_2"];
+    let texts = ["", "我想", "我想退货。", "好的，", "请提供订单号。", "human agent please"];
+    let metrics = ["asr_latency", "llm_first_token", "tts_discontinuity", "interruption", "interruption", "x_custom"];
+    let mut events: Vec<Event> = Vec::with_capacity(len);
+    while events.len() < len {
+        let round = rounds[usize::try_from(rng.below(rounds.len() as u64)).unwrap()].as_str();
+        let ms = 1_000 + rng.below(200_000);
+        let event = match rng.below(17) {
+            0 => speech_started(TASK, round, ms),
+            1 | 2 => sentence(TASK, round, ms, rng.pick(&speakers), rng.pick(&texts[1..])),
+            3 | 4 => {
+                let end = rng.below(3) == 0;
+                subtitle(TASK, rng.pick(&speakers), round, ms, rng.pick(&texts), end)
+            }
+            5 => finished(TASK, round, ms, rng.pick(&texts)),
+            6 | 7 => metric(TASK, round, ms, rng.pick(&metrics), rng.below(3) as f64),
+            8 => room_metric(TASK, round, ms, rng.pick(&metrics), rng.below(2) as f64),
+            9 | 10 => state(TASK, round, ms, u8::try_from(1 + rng.below(5)).unwrap()),
+            11 => crate::testkit::message(
+                &crate::testkit::message_body(
+                    10001,
+                    rng.pick(&[ROBOT, "stranger_2"]),
+                    serde_json::json!({"timestamp": ms / 1000, "state": 1 + rng.below(5)}),
+                ),
+                TASK,
+                ms,
+            ),
+            12 => failure(TASK, round, ms, "llm_error", 30_200 + i64::try_from(rng.below(3)).unwrap(), "timeout"),
+            13 => crate::testkit::callback(&crate::testkit::ai_body(
+                908,
+                TASK,
+                ms,
+                serde_json::json!({"Metric": "tts_error", "Tag": {"Code": 30_300 + rng.below(2), "Message": "busy"}}),
+            )),
+            14 => match rng.below(4) {
+                0 => started(TASK, ms),
+                1 => start_failed(TASK, ms),
+                2 => session_ready(TASK, ms),
+                _ => stopped(TASK, ms, u32::try_from(rng.below(2)).unwrap()),
+            },
+            // A retry of something already delivered.
+            _ if !events.is_empty() => events[usize::try_from(rng.below(events.len() as u64)).unwrap()].clone(),
+            _ => speech_started(TASK, round, ms),
+        };
+        events.push(event);
+    }
+    events
+}
+
+#[test]
+fn the_call_level_view_kept_event_by_event_equals_one_recomputed_from_every_turn() {
+    let mut robot_state_moved_back = 0;
+    let mut loose = (0, 0);
+    for seed in 0..60 {
+        let mut rng = Lcg(seed);
+        let events = arbitrary_call(&mut rng, 400);
+        let mut call = Call::new(TaskId::new(TASK));
+        for (i, event) in events.iter().enumerate() {
+            let state_before = call.robot_state().map(|s| (s.change(), s.round.clone()));
+            call.apply(event);
+            assert_view_matches_a_recomputation(&call, &format!("event {i} of seed {seed}: {:?}", event.body));
+            let state_after = call.robot_state().map(|s| (s.change(), s.round.clone()));
+            robot_state_moved_back += usize::from(state_after < state_before);
+        }
+        loose.0 += call.loose_errors().len();
+        loose.1 += call.loose_states.len();
+        let reversed: Vec<Event> = events.iter().rev().cloned().collect();
+        assert_eq!(fold(&reversed), call, "seed {seed}: the fold depends on arrival order");
+    }
+    // The sequences must reach the rare paths, or this test would prove less than it says.
+    assert!(robot_state_moved_back > 0, "no sequence withdrew the latest robot state");
+    assert!(loose.0 > 0 && loose.1 > 0, "no sequence had errors and states without a round: {loose:?}");
+}
+
+#[test]
+fn a_long_call_keeps_the_same_counts_as_a_recomputation_at_every_event() {
+    let mut call = Call::new(TaskId::new(TASK));
+    let mut events = vec![started(TASK, 1_000), session_ready(TASK, 1_100)];
+    for turn in 0..500_u64 {
+        let mut round = callback_turn(TASK, &format!("r{turn}"), 2_000 + turn * 10_000, QUICK);
+        if turn % 7 == 3 {
+            round.push(metric(TASK, &format!("r{turn}"), 2_000 + turn * 10_000 + 5_000, "interruption", 1.0));
+        }
+        if turn % 11 == 5 {
+            round.push(failure(TASK, &format!("r{turn}"), 2_000 + turn * 10_000 + 4_000, "llm_error", 30_200, "x"));
+        }
+        events.extend(round);
+    }
+    events.push(stopped(TASK, 6_000_000, 0));
+    for (i, event) in events.iter().enumerate() {
+        call.apply(event);
+        assert_view_matches_a_recomputation(&call, &format!("event {i}"));
+    }
+    assert_eq!(
+        call.counts(),
+        CallCounts { turns: 500, user_sentences: 500, robot_sentences: 500, interrupted_turns: 71, errors: 45 }
+    );
+}

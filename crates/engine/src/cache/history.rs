@@ -5,6 +5,8 @@
 //! with a cursor ([`PageCursor`]) rather than an offset, so a page never shifts when calls
 //! arrive while the supervisor scrolls.
 
+use std::sync::LazyLock;
+
 use domain::call::{CallCounts, CallStatus};
 use domain::event::{CommandAction, CommandStage, Event, LeaveCode, LockChange};
 use domain::ids::{RoomId, RoomIdKind, RoundId, SdkAppId, Seq, SourceMs, TaskId};
@@ -378,6 +380,19 @@ impl From<AuditRow> for AuditRecord {
     }
 }
 
+/// A call's events and its room's (see [`Cache::events_of`]), one row each, in sequence order.
+const EVENTS_OF: &str = "SELECT seq, body FROM events WHERE task_id = ?1 \
+     UNION ALL \
+     SELECT e.seq, e.body FROM calls c JOIN events e ON e.task_id IS NULL AND e.room_id = c.room_id \
+     WHERE c.task_id = ?1 AND e.room_scoped = 1 \
+     AND (e.sdk_app_id IS NULL OR c.sdk_app_id IS NULL OR e.sdk_app_id = c.sdk_app_id) \
+     ORDER BY 1";
+
+/// The same events as one JSON array in sequence order (each `body` is an event's JSON);
+/// NULL when there are none.
+static EVENTS_OF_ARRAY: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT '[' || group_concat(body, ',' ORDER BY seq) || ']' FROM ({EVENTS_OF})"));
+
 impl Cache {
     /// One page of the history: calls matching `query`, newest first.
     ///
@@ -514,23 +529,37 @@ impl Cache {
     /// [`CacheError::Database`] when the query fails; [`CacheError::Unreadable`] for an
     /// event that does not decode.
     pub async fn events_of(&self, task: &TaskId) -> Result<Vec<Event>, CacheError> {
-        let rows: Vec<(i64, String)> = sqlx::query_as(
-            "SELECT seq, body FROM events WHERE task_id = ?1 \
-             UNION ALL \
-             SELECT e.seq, e.body FROM calls c JOIN events e ON e.task_id IS NULL AND e.room_id = c.room_id \
-             WHERE c.task_id = ?1 AND e.room_scoped = 1 \
-             AND (e.sdk_app_id IS NULL OR c.sdk_app_id IS NULL OR e.sdk_app_id = c.sdk_app_id) \
-             ORDER BY 1",
-        )
-        .bind(task.as_str())
-        .fetch_all(self.reader())
-        .await
-        .map_err(|e| CacheError::db("read a call's events", e))?;
-        rows.into_iter()
-            .map(|(seq, body)| {
-                serde_json::from_str(&body).map_err(|e| CacheError::unreadable(format!("event {seq}"), e))
-            })
-            .collect()
+        // One row, the events as a JSON array built by SQLite: read row by row, sqlx hands
+        // each row over from its worker thread, which cost about half of opening a long call
+        // (benches/cache.rs).
+        let array: Option<String> = sqlx::query_scalar(&EVENTS_OF_ARRAY)
+            .bind(task.as_str())
+            .fetch_one(self.reader())
+            .await
+            .map_err(|e| CacheError::db("read a call's events", e))?;
+        let Some(array) = array else {
+            return Ok(Vec::new());
+        };
+        match serde_json::from_str(&array) {
+            Ok(events) => Ok(events),
+            // Name the event that does not decode, as a row-by-row read would.
+            Err(array_error) => Err(self
+                .undecodable_event_of(task)
+                .await?
+                .unwrap_or_else(|| CacheError::unreadable(format!("the events of call {task}"), array_error))),
+        }
+    }
+
+    /// The first of a call's events that does not decode, as an error naming it.
+    async fn undecodable_event_of(&self, task: &TaskId) -> Result<Option<CacheError>, CacheError> {
+        let rows: Vec<(i64, String)> = sqlx::query_as(EVENTS_OF)
+            .bind(task.as_str())
+            .fetch_all(self.reader())
+            .await
+            .map_err(|e| CacheError::db("read a call's events", e))?;
+        Ok(rows.into_iter().find_map(|(seq, body)| {
+            serde_json::from_str::<Event>(&body).err().map(|e| CacheError::unreadable(format!("event {seq}"), e))
+        }))
     }
 
     /// Stores audit entries fetched from the hub; an entry already stored (same hub id) is

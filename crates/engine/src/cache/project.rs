@@ -20,6 +20,10 @@
 //! After a failed transaction the entries it touched are dropped, so memory never runs
 //! ahead of the file.
 //!
+//! Rows are written with multi-row `INSERT … VALUES` and bound parameters ([`Columns`]).
+//! A sentence is stored under an id keyed by its source time ([`key_sentences`]), which is
+//! what lets search read the full-text index newest first.
+//!
 //! What deliberately does not live here: transactions and the cursor (`writer.rs`), reads.
 
 use std::collections::{BTreeSet, HashMap};
@@ -30,7 +34,8 @@ use domain::call::{Call, CallStatus, Line, Turn};
 use domain::event::{CommandAction, CommandStage, Event, EventBody, Speaker};
 use domain::ids::{RoomId, RoomIdKind, RoundId, SdkAppId, TaskId, UserId};
 use serde::Serialize;
-use sqlx::SqliteConnection;
+use sqlx::query_builder::Separated;
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::error::{to_i64, CacheError};
 use super::fts::index_form;
@@ -111,7 +116,7 @@ pub(super) struct Changes {
     qa: Vec<QaRow>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 struct EventRow {
     seq: i64,
     task_id: Option<String>,
@@ -123,7 +128,7 @@ struct EventRow {
     body: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 struct CallRow {
     task_id: String,
     sdk_app_id: Option<i64>,
@@ -147,7 +152,7 @@ struct CallRow {
     last_seq: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 struct TurnRow {
     task_id: String,
     round_id: String,
@@ -169,7 +174,7 @@ struct TurnRow {
     interruption: Option<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 struct SentenceRow {
     task_id: String,
     round_id: String,
@@ -179,7 +184,7 @@ struct SentenceRow {
     body: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 struct InterventionRow {
     seq: i64,
     task_id: String,
@@ -196,7 +201,7 @@ struct InterventionRow {
 }
 
 /// A note from the hub's events: the hub has it, so it is pushed.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 struct NoteRow {
     note_id: String,
     task_id: String,
@@ -226,7 +231,7 @@ struct QaRow {
     comment: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 struct RecordingRow {
     recording_id: String,
     sdk_app_id: Option<i64>,
@@ -763,116 +768,423 @@ async fn load_room(conn: &mut SqliteConnection, key: &RoomKey) -> Result<RoomEnt
     Ok(RoomEntry { board, key: key.clone(), written: None })
 }
 
-/// `INSERT … SELECT` over a JSON array of row objects whose fields are the columns; with
-/// `key`, an upsert that overwrites every other column.
-fn bulk_sql(table: &str, columns: &[&str], key: Option<&[&str]>) -> String {
-    let values: Vec<String> = columns.iter().map(|column| format!("row.value ->> '{column}'")).collect();
-    let mut sql = format!(
-        "INSERT INTO {table} ({}) SELECT {} FROM json_each(?1) AS row WHERE true",
-        columns.join(", "),
-        values.join(", ")
-    );
-    if let Some(key) = key {
-        let updates: Vec<String> =
-            columns.iter().filter(|c| !key.contains(c)).map(|c| format!("{c} = excluded.{c}")).collect();
-        sql.push_str(&format!(" ON CONFLICT ({}) DO UPDATE SET {}", key.join(", "), updates.join(", ")));
-    }
-    sql
+/// SQLite's limit on bound parameters in one statement (`SQLITE_MAX_VARIABLE_NUMBER`).
+const MAX_PARAMETERS: usize = 32_766;
+/// Statements with at most this many rows are kept prepared on the writer's connection (a
+/// live stream's batches are mostly this small, and of the same few shapes); larger ones
+/// vary with every batch and would only push other statements out of sqlx's cache.
+const CACHED_ROWS: usize = 8;
+
+/// What an insert does with a row whose key is taken.
+#[derive(Debug, Clone, Copy)]
+enum OnConflict {
+    /// Fail the statement (the key cannot be taken: a new sequence number).
+    Fail,
+    /// Keep the stored row.
+    Ignore(&'static [&'static str]),
+    /// Overwrite every column but the key's and those kept.
+    Update { key: &'static [&'static str], keep: &'static [&'static str] },
 }
 
-static INSERT_EVENTS: LazyLock<String> = LazyLock::new(|| {
-    bulk_sql("events", &["seq", "task_id", "sdk_app_id", "room_id", "room_scoped", "kind", "source_ms", "body"], None)
-});
-static UPSERT_CALLS: LazyLock<String> = LazyLock::new(|| {
-    bulk_sql(
-        "calls",
-        &[
-            "task_id",
-            "sdk_app_id",
-            "room_id",
-            "room_numeric",
-            "status",
-            "leave_code",
-            "abnormal_end",
-            "live",
-            "started_ms",
-            "ready_ms",
-            "ended_ms",
-            "last_ms",
-            "turns",
-            "user_sentences",
-            "robot_sentences",
-            "interrupted_turns",
-            "errors",
-            "interventions",
-            "taken_over",
-            "last_seq",
-        ],
-        Some(&["task_id"]),
-    )
-});
-static UPSERT_TURNS: LazyLock<String> = LazyLock::new(|| {
-    bulk_sql(
+/// A row the writer inserts with multi-row `INSERT … VALUES (…), (…)`: its table, its columns
+/// in the order [`Columns::bind`] binds them, and its conflict rule.
+trait Columns {
+    const TABLE: &'static str;
+    const COLUMNS: &'static [&'static str];
+    const ON_CONFLICT: OnConflict;
+    /// Binds the row's values, one per column, in [`Columns::COLUMNS`] order.
+    fn bind<'a>(&'a self, values: &mut Separated<'_, 'a, Sqlite, &'static str>);
+}
+
+/// The SQL after `VALUES …` for `R`'s conflict rule.
+fn conflict_clause<R: Columns>() -> String {
+    match R::ON_CONFLICT {
+        OnConflict::Fail => String::new(),
+        OnConflict::Ignore(key) => format!(" ON CONFLICT ({}) DO NOTHING", key.join(", ")),
+        OnConflict::Update { key, keep } => {
+            let updates: Vec<String> = R::COLUMNS
+                .iter()
+                .filter(|c| !key.contains(c) && !keep.contains(c))
+                .map(|c| format!("{c} = excluded.{c}"))
+                .collect();
+            format!(" ON CONFLICT ({}) DO UPDATE SET {}", key.join(", "), updates.join(", "))
+        }
+    }
+}
+
+/// Inserts `rows` with as few statements as SQLite's parameter limit allows (one for any
+/// batch the writer makes in practice), with bound parameters: nothing is encoded as JSON
+/// and parsed back (that shape cost the writer more than half its time; benches/cache.rs).
+async fn insert_rows<R: Columns>(
+    conn: &mut SqliteConnection,
+    rows: &[R],
+    operation: &'static str,
+) -> Result<(), CacheError> {
+    let rows_per_statement = MAX_PARAMETERS / R::COLUMNS.len();
+    for chunk in rows.chunks(rows_per_statement) {
+        let mut sql = QueryBuilder::<Sqlite>::new(format!("INSERT INTO {} ({}) ", R::TABLE, R::COLUMNS.join(", ")));
+        sql.push_values(chunk, |mut values, row| row.bind(&mut values));
+        sql.push(conflict_clause::<R>());
+        sql.build()
+            .persistent(chunk.len() <= CACHED_ROWS)
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| CacheError::db(operation, e))?;
+    }
+    Ok(())
+}
+
+/// A count as SQLite's integer.
+fn count(value: usize) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+impl Columns for EventRow {
+    const TABLE: &'static str = "events";
+    const COLUMNS: &'static [&'static str] =
+        &["seq", "task_id", "sdk_app_id", "room_id", "room_scoped", "kind", "source_ms", "body"];
+    const ON_CONFLICT: OnConflict = OnConflict::Fail;
+    fn bind<'a>(&'a self, values: &mut Separated<'_, 'a, Sqlite, &'static str>) {
+        values
+            .push_bind(self.seq)
+            .push_bind(self.task_id.as_deref())
+            .push_bind(self.sdk_app_id)
+            .push_bind(self.room_id.as_deref())
+            .push_bind(self.room_scoped)
+            .push_bind(self.kind)
+            .push_bind(self.source_ms)
+            .push_bind(self.body.as_str());
+    }
+}
+
+impl Columns for CallRow {
+    const TABLE: &'static str = "calls";
+    const COLUMNS: &'static [&'static str] = &[
+        "task_id",
+        "sdk_app_id",
+        "room_id",
+        "room_numeric",
+        "status",
+        "leave_code",
+        "abnormal_end",
+        "live",
+        "started_ms",
+        "ready_ms",
+        "ended_ms",
+        "last_ms",
         "turns",
-        &[
-            "task_id",
-            "round_id",
-            "first_ms",
-            "speech_started_ms",
-            "finished_ms",
-            "user_text",
-            "user_final",
-            "robot_text",
-            "robot_final",
-            "interrupted",
-            "errors",
-            "asr_latency",
-            "llm_network_latency",
-            "llm_first_token",
-            "tts_network_latency",
-            "tts_first_frame_latency",
-            "tts_discontinuity",
-            "interruption",
-        ],
-        Some(&["task_id", "round_id"]),
-    )
-});
-static UPSERT_SENTENCES: LazyLock<String> = LazyLock::new(|| {
-    bulk_sql(
-        "sentences",
-        &["task_id", "round_id", "user_id", "speaker", "at_ms", "body"],
-        Some(&["task_id", "round_id", "user_id"]),
-    )
-});
-static INSERT_INTERVENTIONS: LazyLock<String> = LazyLock::new(|| {
-    let mut sql = bulk_sql(
+        "user_sentences",
+        "robot_sentences",
+        "interrupted_turns",
+        "errors",
         "interventions",
-        &[
-            "seq",
-            "task_id",
-            "at_ms",
-            "kind",
-            "actor",
-            "action",
-            "stage",
-            "command_id",
-            "round_id",
-            "summary",
-            "error",
-            "lock_holder",
-        ],
-        None,
-    );
-    sql.push_str(" ON CONFLICT (seq) DO NOTHING");
-    sql
-});
-static UPSERT_NOTES: LazyLock<String> = LazyLock::new(|| {
-    bulk_sql(
-        "notes",
-        &["note_id", "task_id", "round_id", "author", "at_ms", "text", "pushed", "push_error"],
-        Some(&["task_id", "note_id"]),
-    )
-});
+        "taken_over",
+        "last_seq",
+    ];
+    const ON_CONFLICT: OnConflict = OnConflict::Update { key: &["task_id"], keep: &[] };
+    fn bind<'a>(&'a self, values: &mut Separated<'_, 'a, Sqlite, &'static str>) {
+        values
+            .push_bind(self.task_id.as_str())
+            .push_bind(self.sdk_app_id)
+            .push_bind(self.room_id.as_deref())
+            .push_bind(self.room_numeric)
+            .push_bind(self.status)
+            .push_bind(self.leave_code.map(i64::from))
+            .push_bind(self.abnormal_end)
+            .push_bind(self.live)
+            .push_bind(self.started_ms)
+            .push_bind(self.ready_ms)
+            .push_bind(self.ended_ms)
+            .push_bind(self.last_ms)
+            .push_bind(count(self.turns))
+            .push_bind(count(self.user_sentences))
+            .push_bind(count(self.robot_sentences))
+            .push_bind(count(self.interrupted_turns))
+            .push_bind(count(self.errors))
+            .push_bind(count(self.interventions))
+            .push_bind(self.taken_over)
+            .push_bind(self.last_seq);
+    }
+}
+
+impl Columns for TurnRow {
+    const TABLE: &'static str = "turns";
+    const COLUMNS: &'static [&'static str] = &[
+        "task_id",
+        "round_id",
+        "first_ms",
+        "speech_started_ms",
+        "finished_ms",
+        "user_text",
+        "user_final",
+        "robot_text",
+        "robot_final",
+        "interrupted",
+        "errors",
+        "asr_latency",
+        "llm_network_latency",
+        "llm_first_token",
+        "tts_network_latency",
+        "tts_first_frame_latency",
+        "tts_discontinuity",
+        "interruption",
+    ];
+    const ON_CONFLICT: OnConflict = OnConflict::Update { key: &["task_id", "round_id"], keep: &[] };
+    fn bind<'a>(&'a self, values: &mut Separated<'_, 'a, Sqlite, &'static str>) {
+        values
+            .push_bind(self.task_id.as_str())
+            .push_bind(self.round_id.as_str())
+            .push_bind(self.first_ms)
+            .push_bind(self.speech_started_ms)
+            .push_bind(self.finished_ms)
+            .push_bind(self.user_text.as_deref())
+            .push_bind(self.user_final)
+            .push_bind(self.robot_text.as_deref())
+            .push_bind(self.robot_final)
+            .push_bind(self.interrupted)
+            .push_bind(count(self.errors))
+            .push_bind(self.asr_latency)
+            .push_bind(self.llm_network_latency)
+            .push_bind(self.llm_first_token)
+            .push_bind(self.tts_network_latency)
+            .push_bind(self.tts_first_frame_latency)
+            .push_bind(self.tts_discontinuity)
+            .push_bind(self.interruption);
+    }
+}
+
+/// A sentence row with the id it is stored under (see [`key_sentences`]).
+struct KeyedSentence<'r> {
+    id: i64,
+    row: &'r SentenceRow,
+}
+
+impl Columns for KeyedSentence<'_> {
+    const TABLE: &'static str = "sentences";
+    const COLUMNS: &'static [&'static str] = &["id", "task_id", "round_id", "user_id", "speaker", "at_ms", "body"];
+    // A row that keeps its key keeps its id (`key_sentences` gave it the stored one).
+    const ON_CONFLICT: OnConflict = OnConflict::Update { key: &["task_id", "round_id", "user_id"], keep: &["id"] };
+    fn bind<'a>(&'a self, values: &mut Separated<'_, 'a, Sqlite, &'static str>) {
+        let row = self.row;
+        values
+            .push_bind(self.id)
+            .push_bind(row.task_id.as_str())
+            .push_bind(row.round_id.as_str())
+            .push_bind(row.user_id.as_str())
+            .push_bind(row.speaker)
+            .push_bind(row.at_ms)
+            .push_bind(row.body.as_str());
+    }
+}
+
+/// Bits of a sentence's id below its source time: 2^20 sentences per millisecond.
+const SENTENCE_SLOT_BITS: u32 = 20;
+/// The latest source time an id can carry (year 2248); a later one is stored under it.
+const MAX_SENTENCE_MS: i64 = i64::MAX >> SENTENCE_SLOT_BITS;
+
+/// The millisecond a sentence's id is keyed by.
+fn sentence_ms(at_ms: i64) -> i64 {
+    at_ms.clamp(0, MAX_SENTENCE_MS)
+}
+
+/// Gives each sentence row the id it is stored under: `at_ms × 2^20 + n`, with n the next
+/// free slot of that millisecond, so that the sentences' rowid — and the full-text index's —
+/// orders them by source time and search can walk the index newest first and stop after a
+/// page. A row whose call, round and speaker are stored already keeps its id while its
+/// millisecond is the same; one whose time changed is deleted here (with its index entry, by
+/// the trigger) and stored again under a new id.
+async fn key_sentences<'r>(
+    conn: &mut SqliteConnection,
+    rows: &'r [SentenceRow],
+) -> Result<Vec<KeyedSentence<'r>>, CacheError> {
+    let failed = |e| CacheError::db("key sentences by time", e);
+    let index: HashMap<(&str, &str, &str), usize> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, row)| ((row.task_id.as_str(), row.round_id.as_str(), row.user_id.as_str()), i))
+        .collect();
+    // The stored id of each row's call, round and speaker, if stored.
+    let mut stored: Vec<Option<i64>> = vec![None; rows.len()];
+    for chunk in rows.chunks(MAX_PARAMETERS / 3) {
+        let mut sql = QueryBuilder::<Sqlite>::new("SELECT s.task_id, s.round_id, s.user_id, s.id FROM (");
+        sql.push_values(chunk, |mut key, row| {
+            key.push_bind(row.task_id.as_str()).push_bind(row.round_id.as_str()).push_bind(row.user_id.as_str());
+        });
+        sql.push(
+            ") AS k JOIN sentences s ON s.task_id = k.column1 AND s.round_id = k.column2 AND s.user_id = k.column3",
+        );
+        let found: Vec<(String, String, String, i64)> =
+            sql.build_query_as().persistent(false).fetch_all(&mut *conn).await.map_err(failed)?;
+        for (task, round, user, id) in found {
+            if let Some(&i) = index.get(&(task.as_str(), round.as_str(), user.as_str())) {
+                stored[i] = Some(id);
+            }
+        }
+    }
+    let mut keyed: Vec<Option<i64>> = Vec::with_capacity(rows.len());
+    let mut moved: Vec<i64> = Vec::new();
+    for (row, known) in rows.iter().zip(stored) {
+        match known {
+            Some(id) if id >> SENTENCE_SLOT_BITS == sentence_ms(row.at_ms) => keyed.push(Some(id)),
+            Some(id) => {
+                moved.push(id);
+                keyed.push(None);
+            }
+            None => keyed.push(None),
+        }
+    }
+    for chunk in moved.chunks(MAX_PARAMETERS) {
+        let mut sql = QueryBuilder::<Sqlite>::new("DELETE FROM sentences WHERE id IN (");
+        let mut ids = sql.separated(", ");
+        for id in chunk {
+            ids.push_bind(*id);
+        }
+        sql.push(")");
+        sql.build().persistent(false).execute(&mut *conn).await.map_err(failed)?;
+    }
+    // The next free slot of each millisecond that gets a new id.
+    let mut next: HashMap<i64, i64> = HashMap::new();
+    let wanted: BTreeSet<i64> =
+        rows.iter().zip(&keyed).filter(|(_, id)| id.is_none()).map(|(row, _)| sentence_ms(row.at_ms)).collect();
+    let wanted: Vec<i64> = wanted.into_iter().collect();
+    for chunk in wanted.chunks(MAX_PARAMETERS) {
+        let mut sql =
+            QueryBuilder::<Sqlite>::new("SELECT m.column1, (SELECT max(s.id) FROM sentences s WHERE s.id >= ");
+        sql.push("m.column1 << ")
+            .push(SENTENCE_SLOT_BITS)
+            .push(" AND s.id < (m.column1 + 1) << ")
+            .push(SENTENCE_SLOT_BITS);
+        sql.push(") FROM (");
+        sql.push_values(chunk, |mut ms, value| {
+            ms.push_bind(*value);
+        });
+        sql.push(") AS m");
+        let found: Vec<(i64, Option<i64>)> =
+            sql.build_query_as().persistent(false).fetch_all(&mut *conn).await.map_err(failed)?;
+        for (ms, max) in found {
+            next.insert(ms, max.map_or(ms << SENTENCE_SLOT_BITS, |max| max + 1));
+        }
+    }
+    let mut out = Vec::with_capacity(rows.len());
+    for (row, id) in rows.iter().zip(keyed) {
+        let id = match id {
+            Some(id) => id,
+            None => {
+                let ms = sentence_ms(row.at_ms);
+                let slot = next.entry(ms).or_insert(ms << SENTENCE_SLOT_BITS);
+                let id = if *slot >> SENTENCE_SLOT_BITS == ms { *slot } else { free_slot(conn, ms, &out).await? };
+                *slot = id + 1;
+                id
+            }
+        };
+        out.push(KeyedSentence { id, row });
+    }
+    Ok(out)
+}
+
+/// A free id in millisecond `ms` below its highest one, for when its top slot is taken:
+/// the first gap among the stored ids and those `given` in this batch.
+async fn free_slot(conn: &mut SqliteConnection, ms: i64, given: &[KeyedSentence<'_>]) -> Result<i64, CacheError> {
+    let first = ms << SENTENCE_SLOT_BITS;
+    let end = (ms + 1) << SENTENCE_SLOT_BITS;
+    let mut taken: BTreeSet<i64> = sqlx::query_scalar("SELECT id FROM sentences WHERE id >= ?1 AND id < ?2")
+        .bind(first)
+        .bind(end)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(|e| CacheError::db("key sentences by time", e))?
+        .into_iter()
+        .collect();
+    taken.extend(given.iter().map(|keyed| keyed.id).filter(|id| (first..end).contains(id)));
+    (first..end).find(|id| !taken.contains(id)).ok_or_else(|| CacheError::Database {
+        operation: "key sentences by time",
+        cause: format!("all {} sentence ids of source time {ms} ms are taken", 1_u64 << SENTENCE_SLOT_BITS),
+    })
+}
+
+impl Columns for InterventionRow {
+    const TABLE: &'static str = "interventions";
+    const COLUMNS: &'static [&'static str] = &[
+        "seq",
+        "task_id",
+        "at_ms",
+        "kind",
+        "actor",
+        "action",
+        "stage",
+        "command_id",
+        "round_id",
+        "summary",
+        "error",
+        "lock_holder",
+    ];
+    const ON_CONFLICT: OnConflict = OnConflict::Ignore(&["seq"]);
+    fn bind<'a>(&'a self, values: &mut Separated<'_, 'a, Sqlite, &'static str>) {
+        values
+            .push_bind(self.seq)
+            .push_bind(self.task_id.as_str())
+            .push_bind(self.at_ms)
+            .push_bind(self.kind)
+            .push_bind(self.actor.as_str())
+            .push_bind(self.action)
+            .push_bind(self.stage)
+            .push_bind(self.command_id.as_deref())
+            .push_bind(self.round_id.as_deref())
+            .push_bind(self.summary.as_deref())
+            .push_bind(self.error.as_deref())
+            .push_bind(self.lock_holder.as_deref());
+    }
+}
+
+impl Columns for NoteRow {
+    const TABLE: &'static str = "notes";
+    const COLUMNS: &'static [&'static str] =
+        &["note_id", "task_id", "round_id", "author", "at_ms", "text", "pushed", "push_error"];
+    const ON_CONFLICT: OnConflict = OnConflict::Update { key: &["task_id", "note_id"], keep: &[] };
+    fn bind<'a>(&'a self, values: &mut Separated<'_, 'a, Sqlite, &'static str>) {
+        values
+            .push_bind(self.note_id.as_str())
+            .push_bind(self.task_id.as_str())
+            .push_bind(self.round_id.as_deref())
+            .push_bind(self.author.as_str())
+            .push_bind(self.at_ms)
+            .push_bind(self.text.as_str())
+            .push_bind(self.pushed)
+            .push_bind(self.push_error.as_deref());
+    }
+}
+
+impl Columns for RecordingRow {
+    const TABLE: &'static str = "recordings";
+    const COLUMNS: &'static [&'static str] = &[
+        "recording_id",
+        "sdk_app_id",
+        "room_id",
+        "room_numeric",
+        "status",
+        "leave_code",
+        "first_ms",
+        "last_ms",
+        "recorders",
+        "files",
+        "vod_files",
+    ];
+    const ON_CONFLICT: OnConflict = OnConflict::Update { key: &["recording_id"], keep: &[] };
+    fn bind<'a>(&'a self, values: &mut Separated<'_, 'a, Sqlite, &'static str>) {
+        values
+            .push_bind(self.recording_id.as_str())
+            .push_bind(self.sdk_app_id)
+            .push_bind(self.room_id.as_str())
+            .push_bind(self.room_numeric)
+            .push_bind(self.status)
+            .push_bind(self.leave_code.map(i64::from))
+            .push_bind(self.first_ms)
+            .push_bind(self.last_ms)
+            .push_bind(self.recorders.as_str())
+            .push_bind(self.files.as_str())
+            .push_bind(self.vod_files.as_str());
+    }
+}
 
 /// Whether this console holds a later tag set or score of its own for the row's call, not
 /// yet acknowledged (`{kind}` is filled in): then the local one stands.
@@ -913,27 +1225,8 @@ const CAUGHT_UP: &str = "DELETE FROM review_outbox WHERE kind = '{kind}' AND EXI
 static CAUGHT_UP_TAGS: LazyLock<String> = LazyLock::new(|| CAUGHT_UP.replace("{kind}", "tags"));
 static CAUGHT_UP_QA: LazyLock<String> = LazyLock::new(|| CAUGHT_UP.replace("{kind}", "qa"));
 
-static UPSERT_RECORDINGS: LazyLock<String> = LazyLock::new(|| {
-    bulk_sql(
-        "recordings",
-        &[
-            "recording_id",
-            "sdk_app_id",
-            "room_id",
-            "room_numeric",
-            "status",
-            "leave_code",
-            "first_ms",
-            "last_ms",
-            "recorders",
-            "files",
-            "vod_files",
-        ],
-        Some(&["recording_id"]),
-    )
-});
-
-/// Runs one bulk statement over `rows` (nothing when there are none).
+/// Runs one statement over `rows` bound as one JSON array (nothing when there are none):
+/// for the review rows, whose statements read the outbox row by row; they are few.
 async fn bulk<T: Serialize>(
     conn: &mut SqliteConnection,
     sql: &str,
@@ -971,8 +1264,8 @@ impl Changes {
 
     /// Writes everything, in an order the foreign keys accept.
     pub(super) async fn write(&self, conn: &mut SqliteConnection) -> Result<(), CacheError> {
-        bulk(conn, &INSERT_EVENTS, &self.events, "store events").await?;
-        bulk(conn, &UPSERT_CALLS, &self.calls, "store calls").await?;
+        insert_rows(conn, &self.events, "store events").await?;
+        insert_rows(conn, &self.calls, "store calls").await?;
         if !self.reset.is_empty() {
             let tasks = serde_json::to_string(&self.reset)
                 .map_err(|e| CacheError::Database { operation: "rewrite a call", cause: e.to_string() })?;
@@ -987,7 +1280,7 @@ impl Changes {
                     .map_err(|e| CacheError::db("rewrite a call", e))?;
             }
         }
-        bulk(conn, &UPSERT_TURNS, &self.turns, "store turns").await?;
+        insert_rows(conn, &self.turns, "store turns").await?;
         if !self.sentence_deletes.is_empty() {
             let keys = serde_json::to_string(&self.sentence_deletes)
                 .map_err(|e| CacheError::Database { operation: "remove sentences", cause: e.to_string() })?;
@@ -1000,10 +1293,11 @@ impl Changes {
             .await
             .map_err(|e| CacheError::db("remove sentences", e))?;
         }
-        bulk(conn, &UPSERT_SENTENCES, &self.sentences, "store sentences").await?;
-        bulk(conn, &INSERT_INTERVENTIONS, &self.interventions, "store interventions").await?;
-        bulk(conn, &UPSERT_RECORDINGS, &self.recordings, "store recordings").await?;
-        bulk(conn, &UPSERT_NOTES, &self.notes, "store notes").await?;
+        let sentences = key_sentences(conn, &self.sentences).await?;
+        insert_rows(conn, &sentences, "store sentences").await?;
+        insert_rows(conn, &self.interventions, "store interventions").await?;
+        insert_rows(conn, &self.recordings, "store recordings").await?;
+        insert_rows(conn, &self.notes, "store notes").await?;
         for sql in REPLACE_TAGS.iter() {
             bulk(conn, sql, &self.tags, "store tags").await?;
         }

@@ -2,8 +2,9 @@
 //!
 //! Matching is `fts.rs`'s: Chinese by characters side by side (2-character queries such as
 //! 投诉 included), English by words and word prefixes, every term required. Hits come newest
-//! first; the snippets are made in a second statement for just the hits on the page, since
-//! SQLite would otherwise build one for every match before sorting. [`SearchFilter`]
+//! first by source time, read from the index in rowid order (sentences are keyed by source
+//! time, see `project.rs`), so a page costs about the same however many sentences match; the
+//! snippets are made in a second statement for just the hits on the page. [`SearchFilter`]
 //! narrows the hits by their call (start time, tag, errors, a supervisor stepped in) and
 //! by their turn (slow LLM first token).
 
@@ -131,7 +132,12 @@ impl Cache {
             .push_bind(slow)
             .push(")");
         }
-        sql.push(" ORDER BY s.at_ms DESC, s.id DESC LIMIT ").push_bind(i64::from(limit.clamp(1, MAX_HITS)));
+        // A sentence's id is keyed by its source time (`at_ms × 2^20 + n`, migration 0003), so
+        // the index's rowid order is newest first: SQLite walks FTS5's matches in that order
+        // and stops once the page is full, rather than sorting every match. Filters only
+        // make the walk longer (it reads matches until enough pass), never change the answer:
+        // at worst it reads every match, as the sort did.
+        sql.push(" ORDER BY sentences_fts.rowid DESC LIMIT ").push_bind(i64::from(limit.clamp(1, MAX_HITS)));
         let rows: Vec<HitRow> = sql.build_query_as().fetch_all(&mut *tx).await.map_err(failed)?;
         if rows.is_empty() {
             return Ok(Vec::new());
