@@ -205,7 +205,7 @@ fn HubSection() -> Html {
                 <dt>{ text.token_section }</dt>
                 <dd><TokenWhere /></dd>
             </dl>
-            <form class="hub-form" onsubmit={on_submit} autocomplete="off">
+            <form class="hub-form" onsubmit={on_submit} autocomplete="off" novalidate=true>
                 <h4>{ text.hub_form_title }</h4>
                 <label class="field" for="hub-url">
                     <span class="field-label">{ text.hub_url_label }</span>
@@ -421,7 +421,7 @@ fn CacheSection() -> Html {
         <section class="settings-card" aria-labelledby="cache-title">
             <h3 id="cache-title">{ text.cache_section }</h3>
             { facts }
-            <form class="retention-form" onsubmit={on_save}>
+            <form class="retention-form" onsubmit={on_save} novalidate=true>
                 <label class="field" for="retention-days">
                     <span class="field-label">{ text.retention_label }
                         { if is_default { html! { <span class="muted">{ format!(" ({})", text.retention_default) }</span> } } else { html! {} } }
