@@ -25,6 +25,9 @@ fn main() {
             "set_tags",
             "set_qa_score",
             "call_review",
+            "cache_info",
+            "set_retention",
+            "token_location",
         ]),
     );
     if let Err(err) = tauri_build::try_build(attributes) {

@@ -56,6 +56,9 @@ pub fn run() {
             commands::set_tags,
             commands::set_qa_score,
             commands::call_review,
+            commands::cache_info,
+            commands::set_retention,
+            commands::token_location,
         ])
         .run(tauri::generate_context!("../tauri.conf.json"));
     if let Err(err) = result {

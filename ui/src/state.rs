@@ -11,7 +11,9 @@ use std::cell::{Ref, RefCell};
 use std::rc::Rc;
 
 use domain::alert::FiredAlert;
-use domain::api::{ApiError, AppInfo, ConnectionStatus, DownloadProgress, Language, LiveSnapshot, LiveUpdate, Notice};
+use domain::api::{
+    AlertEntry, ApiError, AppInfo, ConnectionStatus, DownloadProgress, Language, LiveSnapshot, LiveUpdate, Notice,
+};
 use domain::ids::{SourceMs, TaskId};
 use yew::Reducible;
 
@@ -114,6 +116,8 @@ pub struct AppState {
     pub alerts: Rc<Vec<FiredAlert>>,
     /// The latest progress of each recording download started in this window.
     pub downloads: Rc<Vec<DownloadProgress>>,
+    /// The stored alerts with their acknowledgements, as last fetched (`alerts`).
+    pub alert_list: Option<Rc<Vec<AlertEntry>>>,
 }
 
 /// Alerts the window keeps in memory.
@@ -133,6 +137,7 @@ impl AppState {
             live: SharedFeed::new(),
             alerts: Rc::new(Vec::new()),
             downloads: Rc::new(Vec::new()),
+            alert_list: None,
             now,
         }
     }
@@ -199,6 +204,8 @@ pub enum Action {
     Tick(SourceMs),
     /// The supervisor went to another screen.
     Navigate(Screen),
+    /// The shell answered `alerts` or `acknowledge_alert`.
+    AlertsLoaded(Vec<AlertEntry>),
 }
 
 impl Reducible for AppState {
@@ -269,6 +276,7 @@ impl Reducible for AppState {
             Action::NoticeDismissed(id) => next.banners.retain(|banner| banner.id != id),
             Action::Tick(now) => next.now = now,
             Action::Navigate(screen) => next.screen = screen,
+            Action::AlertsLoaded(entries) => next.alert_list = Some(Rc::new(entries)),
         }
         Rc::new(next)
     }

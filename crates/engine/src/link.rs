@@ -17,7 +17,7 @@
 //!
 //! Once a second the time-based rules (thinking, silence, call length) run over every live
 //! call; every half minute long-finished calls leave the board; every six hours the cache
-//! drops calls older than the retention. On the transition to live, and once a minute while
+//! drops calls older than the retention (at once when the supervisor changes it). On the transition to live, and once a minute while
 //! live, review data written here and not yet pushed goes to the hub ([`crate::review`]).
 //!
 //! What deliberately does not live here: the hub protocol (`hub_client`), SQL (`cache`),
@@ -85,6 +85,9 @@ pub(crate) struct LinkState {
     language: Mutex<Option<Language>>,
     /// One review push round at a time (see [`crate::review`]).
     review_push: crate::review::PushGate,
+    /// The retention the supervisor set while this link runs (else the config's), and
+    /// whether the next tick should purge with it at once.
+    retention: Mutex<Option<(Duration, bool)>>,
 }
 
 impl std::fmt::Debug for LinkState {
@@ -125,6 +128,21 @@ impl LinkState {
     /// Notifications from now on are in `language`.
     pub(crate) fn set_language(&self, language: Language) {
         *lock(&self.language) = Some(language);
+    }
+
+    /// Finished calls older than `retention` go at the next tick (and every
+    /// [`RETENTION_EVERY`] after).
+    pub(crate) fn set_retention(&self, retention: Duration) {
+        *lock(&self.retention) = Some((retention, true));
+    }
+
+    /// The retention in force and whether it changed since the last purge.
+    fn take_retention(&self, fallback: Duration) -> (Duration, bool) {
+        let mut retention = lock(&self.retention);
+        match retention.as_mut() {
+            Some((days, changed)) => (*days, std::mem::take(changed)),
+            None => (fallback, false),
+        }
     }
 
     fn language(&self, fallback: Language) -> Language {
@@ -273,9 +291,10 @@ async fn run_inner(
                         dropped.iter().for_each(|task| evaluator.forget(task));
                     }
                 }
-                if last_retention.is_none_or(|at| at.elapsed() >= RETENTION_EVERY) {
+                let (retention, changed) = state.take_retention(config.retention);
+                if changed || last_retention.is_none_or(|at| at.elapsed() >= RETENTION_EVERY) {
                     last_retention = Some(tokio::time::Instant::now());
-                    match cache.purge_older_than(config.retention).await {
+                    match cache.purge_older_than(retention).await {
                         Ok(purged) => tracing::info!(?purged, "cache retention ran"),
                         Err(error) => tracing::warn!(%error, "cache retention failed; trying again later"),
                     }

@@ -17,6 +17,9 @@ use domain::event::Event;
 use engine::Console;
 use tauri::State;
 
+pub mod settings;
+pub use settings::*;
+
 // The wire names live in `domain::api`; a rename there must break the build here.
 const _: () = assert!(eq(api::GetAppInfo::NAME, "app_info"));
 const _: () = assert!(eq(api::SetLanguage::NAME, "set_language"));
@@ -37,6 +40,9 @@ const _: () = assert!(eq(api::AddNote::NAME, "add_note"));
 const _: () = assert!(eq(api::SetTags::NAME, "set_tags"));
 const _: () = assert!(eq(api::SetQaScore::NAME, "set_qa_score"));
 const _: () = assert!(eq(api::GetCallReview::NAME, "call_review"));
+const _: () = assert!(eq(api::GetCacheInfo::NAME, "cache_info"));
+const _: () = assert!(eq(api::SetRetention::NAME, "set_retention"));
+const _: () = assert!(eq(api::GetTokenLocation::NAME, "token_location"));
 
 const fn eq(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());

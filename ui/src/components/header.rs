@@ -97,6 +97,7 @@ fn Nav() -> Html {
                             aria-current={active.then_some("page")}
                             onclick={Callback::from(move |_| dispatcher.dispatch(Action::Navigate(screen.clone())))}>
                         { label }
+                        { if key == "alerts" { html! { <super::alerts::NavBadge /> } } else { html! {} } }
                     </button>
                 }
             }) }
