@@ -25,6 +25,7 @@ fn main() {
             "set_tags",
             "set_qa_score",
             "call_review",
+            "call_history",
         ]),
     );
     if let Err(err) = tauri_build::try_build(attributes) {

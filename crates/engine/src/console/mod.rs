@@ -32,6 +32,8 @@ use crate::link::{self, LinkConfig, LinkHandle, LinkState, UiSink};
 use crate::settings::{Settings, SettingsError, SettingsFile, DEFAULT_RETENTION_DAYS};
 use crate::token_store::TokenStore;
 
+mod review;
+
 /// The console's state for one data directory.
 #[derive(Debug)]
 pub struct Console {
