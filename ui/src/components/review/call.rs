@@ -45,8 +45,8 @@ struct Loaded {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-enum Loading {
-    Loading,
+enum Fetch {
+    Pending,
     Ready(Box<Loaded>),
     Failed(ApiError),
 }
@@ -86,7 +86,7 @@ pub fn CallReviewView(props: &CallReviewProps) -> Html {
     let state = use_context::<AppContext>();
     let language = state.as_ref().map_or(domain::api::Language::En, |state| state.language);
     let text = review(language);
-    let loading = use_state(|| Loading::Loading);
+    let loading = use_state(|| Fetch::Pending);
     let position = use_state(|| props.focus_ms);
     let reload = use_state(|| 0_u32);
 
@@ -101,9 +101,9 @@ pub fn CallReviewView(props: &CallReviewProps) -> Html {
                         if focus.is_none() && position.is_none() {
                             position.set(loaded.call.started_ms().map(|at| at.0));
                         }
-                        loading.set(Loading::Ready(Box::new(loaded)));
+                        loading.set(Fetch::Ready(Box::new(loaded)));
                     }
-                    Err(error) => loading.set(Loading::Failed(error)),
+                    Err(error) => loading.set(Fetch::Failed(error)),
                 }
             });
         });
@@ -114,8 +114,8 @@ pub fn CallReviewView(props: &CallReviewProps) -> Html {
         Callback::from(move |_: MouseEvent| on_back.emit(()))
     };
     let body = match &*loading {
-        Loading::Loading => html! { <p class="review-state" role="status">{ text.call_loading }</p> },
-        Loading::Failed(error) => {
+        Fetch::Pending => html! { <p class="review-state" role="status">{ text.call_loading }</p> },
+        Fetch::Failed(error) => {
             let reload = reload.clone();
             html! {
                 <div class="review-state review-error" role="alert">
@@ -126,17 +126,17 @@ pub fn CallReviewView(props: &CallReviewProps) -> Html {
                 </div>
             }
         }
-        Loading::Ready(loaded) if loaded.events.is_empty() => {
+        Fetch::Ready(loaded) if loaded.events.is_empty() => {
             html! { <p class="review-state">{ text.call_not_cached }</p> }
         }
-        Loading::Ready(loaded) => {
+        Fetch::Ready(loaded) => {
             let on_review = {
                 let loading = loading.clone();
                 let loaded = loaded.clone();
                 Callback::from(move |review: CallReview| {
                     let mut next = (*loaded).clone();
                     next.review = review;
-                    loading.set(Loading::Ready(Box::new(next)));
+                    loading.set(Fetch::Ready(Box::new(next)));
                 })
             };
             let on_recording = {
@@ -151,7 +151,7 @@ pub fn CallReviewView(props: &CallReviewProps) -> Html {
                     {
                         *known = view;
                     }
-                    loading.set(Loading::Ready(Box::new(next)));
+                    loading.set(Fetch::Ready(Box::new(next)));
                 })
             };
             html! { <Review loaded={(**loaded).clone()} position={*position} on_position={

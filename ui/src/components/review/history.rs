@@ -31,7 +31,7 @@ enum Range {
 impl Range {
     const ALL: [Range; 4] = [Range::Any, Range::Hour, Range::Day, Range::Week];
 
-    fn from_ms(self, now_ms: u64) -> Option<u64> {
+    fn since(self, now_ms: u64) -> Option<u64> {
         let back = match self {
             Range::Any => return None,
             Range::Hour => 3_600_000,
@@ -257,7 +257,7 @@ fn is_empty(listing: &Listing) -> bool {
 
 /// The history page after `after` appended to `calls`, or the search hits.
 async fn fetch(filters: &Filters, after: Option<HistoryCursor>, mut calls: Vec<HistoryCall>) -> Listing {
-    let started_from = filters.range.from_ms(now().0);
+    let started_from = filters.range.since(now().0);
     let tag = Some(filters.tag.clone()).filter(|tag| !tag.is_empty());
     let flag = |on: bool| on.then_some(true);
     if !filters.query.is_empty() {
