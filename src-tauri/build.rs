@@ -28,6 +28,7 @@ fn main() {
             "cache_info",
             "set_retention",
             "token_location",
+            "call_history",
         ]),
     );
     if let Err(err) = tauri_build::try_build(attributes) {

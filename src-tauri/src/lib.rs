@@ -31,6 +31,7 @@ pub fn run() {
             let console =
                 Arc::new(engine::Console::open(&data_dir, env!("CARGO_PKG_VERSION"), sys_locale::get_locale())?);
             tracing::info!(data_dir = %console.data_dir().display(), "console opened");
+            allow_recordings(app, console.data_dir())?;
             app.manage(console.clone());
             let sink = Arc::new(sink::TauriSink::new(app.handle().clone()));
             tauri::async_runtime::spawn(async move { console.start_link(sink).await });
@@ -59,6 +60,7 @@ pub fn run() {
             commands::cache_info,
             commands::set_retention,
             commands::token_location,
+            commands::call_history,
         ])
         .run(tauri::generate_context!("../tauri.conf.json"));
     if let Err(err) = result {
@@ -66,6 +68,16 @@ pub fn run() {
         eprintln!("Switchboard could not start: {err}");
         std::process::exit(1);
     }
+}
+
+/// Lets the window play recordings from the local files the console downloaded: the asset
+/// protocol's scope is empty in `tauri.conf.json` and opened here to `<data>/recordings`
+/// only (the engine writes nothing else there; settings, the cache and the demo's
+/// credentials stay out of the webview's reach).
+fn allow_recordings(app: &tauri::App, data_dir: &std::path::Path) -> std::io::Result<()> {
+    let recordings = data_dir.join("recordings");
+    std::fs::create_dir_all(&recordings)?;
+    app.asset_protocol_scope().allow_directory(&recordings, true).map_err(std::io::Error::other)
 }
 
 fn init_tracing() {

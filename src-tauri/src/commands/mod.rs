@@ -19,6 +19,8 @@ use tauri::State;
 
 pub mod settings;
 pub use settings::*;
+pub mod review;
+pub use review::*;
 
 // The wire names live in `domain::api`; a rename there must break the build here.
 const _: () = assert!(eq(api::GetAppInfo::NAME, "app_info"));
@@ -43,6 +45,7 @@ const _: () = assert!(eq(api::GetCallReview::NAME, "call_review"));
 const _: () = assert!(eq(api::GetCacheInfo::NAME, "cache_info"));
 const _: () = assert!(eq(api::SetRetention::NAME, "set_retention"));
 const _: () = assert!(eq(api::GetTokenLocation::NAME, "token_location"));
+const _: () = assert!(eq(api::GetCallHistory::NAME, "call_history"));
 
 const fn eq(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());

@@ -11,6 +11,8 @@ use domain::api::{ConnectionStatus, Language, Notice};
 use domain::call::HealthReason;
 use domain::event::{PipelineError, PipelineStage, RobotState};
 
+pub mod review;
+
 /// The strings of one language.
 #[derive(Debug, PartialEq)]
 pub struct Strings {

@@ -16,6 +16,8 @@ use crate::ids::{RoundId, TaskId};
 
 mod settings;
 pub use settings::*;
+mod review;
+pub use review::*;
 
 /// The name of the single Tauri argument that carries a command's request.
 pub const REQUEST_ARG: &str = "req";

@@ -34,6 +34,7 @@ use crate::token_store::TokenStore;
 
 mod settings;
 pub use settings::SettingsCommandError;
+mod review;
 
 /// The console's state for one data directory.
 #[derive(Debug)]
