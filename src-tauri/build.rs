@@ -25,6 +25,9 @@ fn main() {
             "set_tags",
             "set_qa_score",
             "call_review",
+            "whoami",
+            "call_action",
+            "watch_call",
         ]),
     );
     if let Err(err) = tauri_build::try_build(attributes) {

@@ -56,6 +56,9 @@ pub fn run() {
             commands::set_tags,
             commands::set_qa_score,
             commands::call_review,
+            commands::whoami,
+            commands::call_action,
+            commands::watch_call,
         ])
         .run(tauri::generate_context!("../tauri.conf.json"));
     if let Err(err) = result {

@@ -17,6 +17,9 @@ use domain::event::Event;
 use engine::Console;
 use tauri::State;
 
+pub mod actions;
+pub use actions::*;
+
 // The wire names live in `domain::api`; a rename there must break the build here.
 const _: () = assert!(eq(api::GetAppInfo::NAME, "app_info"));
 const _: () = assert!(eq(api::SetLanguage::NAME, "set_language"));
@@ -37,6 +40,9 @@ const _: () = assert!(eq(api::AddNote::NAME, "add_note"));
 const _: () = assert!(eq(api::SetTags::NAME, "set_tags"));
 const _: () = assert!(eq(api::SetQaScore::NAME, "set_qa_score"));
 const _: () = assert!(eq(api::GetCallReview::NAME, "call_review"));
+const _: () = assert!(eq(api::WhoAmI::NAME, "whoami"));
+const _: () = assert!(eq(api::CallAction::NAME, "call_action"));
+const _: () = assert!(eq(api::WatchCall::NAME, "watch_call"));
 
 const fn eq(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());

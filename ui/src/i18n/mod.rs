@@ -4,6 +4,8 @@
 //! error, not a blank label. Templates use named placeholders (`{path}`) filled by
 //! [`fill`]; the tests check both languages use the same placeholders.
 
+pub mod call;
+
 use domain::api::{ConnectionStatus, Language, Notice};
 use domain::call::HealthReason;
 use domain::event::{PipelineError, PipelineStage, RobotState};

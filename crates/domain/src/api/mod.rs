@@ -14,6 +14,9 @@ use crate::alert::{AlertRules, FiredAlert, RuleId};
 use crate::event::Event;
 use crate::ids::{RoundId, TaskId};
 
+mod actions;
+pub use actions::*;
+
 /// The name of the single Tauri argument that carries a command's request.
 pub const REQUEST_ARG: &str = "req";
 
