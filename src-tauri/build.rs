@@ -29,6 +29,9 @@ fn main() {
             "set_retention",
             "token_location",
             "call_history",
+            "whoami",
+            "call_action",
+            "watch_call",
         ]),
     );
     if let Err(err) = tauri_build::try_build(attributes) {

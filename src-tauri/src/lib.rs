@@ -61,6 +61,9 @@ pub fn run() {
             commands::set_retention,
             commands::token_location,
             commands::call_history,
+            commands::whoami,
+            commands::call_action,
+            commands::watch_call,
         ])
         .run(tauri::generate_context!("../tauri.conf.json"));
     if let Err(err) = result {

@@ -21,6 +21,8 @@ pub mod settings;
 pub use settings::*;
 pub mod review;
 pub use review::*;
+pub mod actions;
+pub use actions::*;
 
 // The wire names live in `domain::api`; a rename there must break the build here.
 const _: () = assert!(eq(api::GetAppInfo::NAME, "app_info"));
@@ -46,6 +48,9 @@ const _: () = assert!(eq(api::GetCacheInfo::NAME, "cache_info"));
 const _: () = assert!(eq(api::SetRetention::NAME, "set_retention"));
 const _: () = assert!(eq(api::GetTokenLocation::NAME, "token_location"));
 const _: () = assert!(eq(api::GetCallHistory::NAME, "call_history"));
+const _: () = assert!(eq(api::WhoAmI::NAME, "whoami"));
+const _: () = assert!(eq(api::CallAction::NAME, "call_action"));
+const _: () = assert!(eq(api::WatchCall::NAME, "watch_call"));
 
 const fn eq(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());

@@ -2,16 +2,18 @@
 //!
 //! [`Strings`] is a struct, not a map: a string missing in one language is a compile
 //! error, not a blank label. Templates use named placeholders (`{path}`) filled by
-//! [`fill`]; the tests check both languages use the same placeholders.
+//! [`fill`]; the tests check both languages use the same placeholders. Each screen's own
+//! strings live beside these in a module of their own (`alerts`, `call`, `review`,
+//! `settings`), checked by the same [`check_tables`].
 
 pub mod alerts;
+pub mod call;
+pub mod review;
 pub mod settings;
 
 use domain::api::{ConnectionStatus, Language, Notice};
 use domain::call::HealthReason;
 use domain::event::{PipelineError, PipelineStage, RobotState};
-
-pub mod review;
 
 /// The strings of one language.
 #[derive(Debug, PartialEq)]

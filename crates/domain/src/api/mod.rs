@@ -18,6 +18,8 @@ mod settings;
 pub use settings::*;
 mod review;
 pub use review::*;
+mod actions;
+pub use actions::*;
 
 /// The name of the single Tauri argument that carries a command's request.
 pub const REQUEST_ARG: &str = "req";

@@ -8,6 +8,8 @@
 //! starts a new one with fresh state: each hub has its own cache file, because the cursor
 //! is that hub's sequence number.
 
+mod actions;
+
 use std::{
     fs,
     path::{Path, PathBuf},
