@@ -3,7 +3,9 @@
 //! tauri-plugin-notification (D-Bus on Linux, the notification centre elsewhere).
 //!
 //! Failures are logged and dropped: a webview that is not listening, or a desktop without
-//! a notification daemon, must never stop the console from storing events.
+//! a notification daemon, must never stop the console from storing events. Showing a
+//! notification is a blocking D-Bus round trip on Linux (a slow or absent daemon made each
+//! take ~240 ms and stalled the link on an alert storm), so it runs on a blocking thread.
 
 use domain::api::{LiveUpdate, LIVE_UPDATE_EVENT};
 use tauri::{AppHandle, Emitter};
@@ -29,8 +31,11 @@ impl engine::UiSink for TauriSink {
     }
 
     fn notify(&self, title: &str, body: &str) {
-        if let Err(error) = self.app.notification().builder().title(title).body(body).show() {
-            tracing::warn!(%error, "cannot show a notification");
-        }
+        let (app, title, body) = (self.app.clone(), title.to_owned(), body.to_owned());
+        tauri::async_runtime::spawn_blocking(move || {
+            if let Err(error) = app.notification().builder().title(title).body(body).show() {
+                tracing::warn!(%error, "cannot show a notification");
+            }
+        });
     }
 }

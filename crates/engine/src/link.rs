@@ -469,23 +469,55 @@ async fn evaluate(
         let Some(evaluator) = evaluator.as_mut() else { return };
         tasks.iter().filter_map(|task| live.board().call(task)).flat_map(|call| evaluator.evaluate(call, now)).collect()
     };
-    for alert in fired {
-        let record = NewFiredAlert {
+    if fired.is_empty() {
+        return;
+    }
+    let records = fired
+        .iter()
+        .map(|alert| NewFiredAlert {
             task: alert.call.clone(),
             rule_id: alert.rule.as_str().to_owned(),
             fired: alert.at,
-            detail: serde_json::to_value(&alert).unwrap_or(serde_json::Value::Null),
-        };
-        match cache.record_fired_alert(record).await {
-            Ok(true) => {
-                tracing::info!(call = %alert.call, rule = %alert.rule, "alert fired");
-                sink.notify(notification_title(language), &alert.summary(language));
-                sink.live(LiveUpdate::Alert { alert });
-            }
-            Ok(false) => {}
-            Err(error) => tracing::warn!(%error, call = %alert.call, "cannot store a fired alert"),
+            detail: serde_json::to_value(alert).unwrap_or(serde_json::Value::Null),
+        })
+        .collect();
+    let new = match cache.record_fired_alerts(records).await {
+        Ok(new) => new,
+        Err(error) => {
+            tracing::warn!(%error, alerts = fired.len(), "cannot store fired alerts");
+            return;
         }
+    };
+    let fresh: Vec<FiredAlert> = fired.into_iter().zip(new).filter_map(|(alert, new)| new.then_some(alert)).collect();
+    for alert in &fresh {
+        tracing::info!(call = %alert.call, rule = %alert.rule, "alert fired");
     }
+    for body in notification_bodies(&fresh, language) {
+        sink.notify(notification_title(language), &body);
+    }
+    for alert in fresh {
+        sink.live(LiveUpdate::Alert { alert });
+    }
+}
+
+/// Desktop notifications one evaluation shows one by one; more new alerts than this (a
+/// rule every call trips) are folded into one "N more" notification — a wall of popups
+/// helps nobody, and the Alerts screen lists them all.
+pub const NOTIFY_AT_ONCE: usize = 3;
+
+/// The desktop notifications for alerts that newly fired together: one each for the
+/// first [`NOTIFY_AT_ONCE`], then one line for the rest.
+fn notification_bodies(fresh: &[FiredAlert], language: Language) -> Vec<String> {
+    let mut bodies: Vec<String> = fresh.iter().take(NOTIFY_AT_ONCE).map(|alert| alert.summary(language)).collect();
+    let more = fresh.len().saturating_sub(NOTIFY_AT_ONCE);
+    if more > 0 {
+        bodies.push(match language {
+            Language::ZhCn => format!("另有 {more} 条新告警，请在 Switchboard 的告警页查看。"),
+            Language::En if more == 1 => "1 more new alert: see Alerts in Switchboard.".to_owned(),
+            Language::En => format!("{more} more new alerts: see Alerts in Switchboard."),
+        });
+    }
+    bodies
 }
 
 fn notification_title(language: Language) -> &'static str {
@@ -501,4 +533,45 @@ pub(crate) fn now_ms() -> SourceMs {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |since| u64::try_from(since.as_millis()).unwrap_or(u64::MAX)),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use domain::alert::{AlertDetail, AlertKind, RuleId};
+
+    use super::*;
+
+    fn long_call(n: usize) -> FiredAlert {
+        FiredAlert {
+            call: TaskId::new(format!("task-{n}")),
+            rule: RuleId::new("long"),
+            kind: AlertKind::CallTooLong,
+            at: SourceMs(1_700_000_000_000),
+            round: None,
+            detail: AlertDetail::CallTooLong {
+                started: SourceMs(1_699_999_939_000),
+                elapsed_ms: 61_000,
+                limit_secs: 60,
+            },
+        }
+    }
+
+    #[test]
+    fn a_few_new_alerts_are_notified_one_by_one() {
+        let fresh: Vec<FiredAlert> = (0..NOTIFY_AT_ONCE).map(long_call).collect();
+        let bodies = notification_bodies(&fresh, Language::En);
+        assert_eq!(bodies.len(), NOTIFY_AT_ONCE);
+        assert_eq!(bodies[0], fresh[0].summary(Language::En));
+        assert!(notification_bodies(&[], Language::En).is_empty());
+    }
+
+    #[test]
+    fn an_alert_storm_is_folded_into_one_more_line() {
+        let fresh: Vec<FiredAlert> = (0..1_000).map(long_call).collect();
+        let bodies = notification_bodies(&fresh, Language::ZhCn);
+        assert_eq!(bodies.len(), NOTIFY_AT_ONCE + 1, "three alerts and one line for the rest");
+        assert_eq!(bodies[NOTIFY_AT_ONCE], "另有 997 条新告警，请在 Switchboard 的告警页查看。");
+        let english = notification_bodies(&fresh[..NOTIFY_AT_ONCE + 1], Language::En);
+        assert_eq!(english.last().map(String::as_str), Some("1 more new alert: see Alerts in Switchboard."));
+    }
 }

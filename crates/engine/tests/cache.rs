@@ -585,9 +585,15 @@ async fn a_fired_alert_is_recorded_once_per_call_and_rule() {
     assert!(cache.record_fired_alert(fired(&a, "slow-llm")).await.unwrap(), "another rule: new");
     assert!(cache.record_fired_alert(fired(&b, "keyword")).await.unwrap(), "another call: new");
     assert!(matches!(cache.record_fired_alert(fired(&b, "  ")).await, Err(CacheError::BadInput { .. })));
+    // A storm in one transaction: new or not, in order; a bad id refuses the whole batch.
+    let batch = vec![fired(&a, "keyword"), fired(&b, "slow-llm"), fired(&b, "slow-llm")];
+    assert_eq!(cache.record_fired_alerts(batch).await.unwrap(), [false, true, false]);
+    let bad = vec![fired(&a, "storm"), fired(&b, "\u{7}")];
+    assert!(matches!(cache.record_fired_alerts(bad).await, Err(CacheError::BadInput { .. })));
+    assert_eq!(cache.record_fired_alerts(vec![]).await.unwrap(), Vec::<bool>::new());
 
     let all = cache.fired_alerts(&FiredQuery::default()).await.unwrap();
-    assert_eq!(all.len(), 3);
+    assert_eq!(all.len(), 4, "the refused batch stored nothing");
     assert_eq!(all[0].detail, json!({"keyword": "投诉"}));
     let of_a = cache.fired_alerts(&FiredQuery { task: Some(a.id()), ..FiredQuery::default() }).await.unwrap();
     assert_eq!(of_a.len(), 2);
@@ -597,7 +603,7 @@ async fn a_fired_alert_is_recorded_once_per_call_and_rule() {
     assert!(!cache.acknowledge_alert(id, "wang.wei", SourceMs(T0 + 9_500)).await.unwrap(), "the first one stands");
     let open_ones =
         cache.fired_alerts(&FiredQuery { unacknowledged_only: true, ..FiredQuery::default() }).await.unwrap();
-    assert_eq!(open_ones.len(), 2);
+    assert_eq!(open_ones.len(), 3);
     let acked = cache.fired_alerts(&FiredQuery { task: Some(a.id()), ..FiredQuery::default() }).await.unwrap();
     let acked = acked.iter().find(|alert| alert.id == id).unwrap();
     assert_eq!(acked.acknowledged.as_ref().map(|ack| ack.by.as_str()), Some("li.na"));

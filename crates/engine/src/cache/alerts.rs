@@ -222,22 +222,45 @@ impl Cache {
     /// [`CacheError::BadInput`] for a bad rule id; [`CacheError::Full`] /
     /// [`CacheError::Database`].
     pub async fn record_fired_alert(&self, alert: NewFiredAlert) -> Result<bool, CacheError> {
-        let rule_id = checked_rule_id(&alert.rule_id)?;
-        let detail = alert.detail.to_string();
-        self.write("record a fired alert", move |conn| {
+        let new = self.record_fired_alerts(vec![alert]).await?;
+        Ok(new.first().copied().unwrap_or(false))
+    }
+
+    /// Records several fired alerts in one transaction (an alert storm — a rule every
+    /// call trips — must not cost one commit per call); answers, for each in order, whether
+    /// it is new. All or nothing: a bad rule id refuses the whole batch before writing.
+    ///
+    /// # Errors
+    /// As [`Cache::record_fired_alert`].
+    pub async fn record_fired_alerts(&self, alerts: Vec<NewFiredAlert>) -> Result<Vec<bool>, CacheError> {
+        let rows = alerts
+            .into_iter()
+            .map(|alert| {
+                let rule_id = checked_rule_id(&alert.rule_id)?;
+                Ok((alert.task, rule_id, alert.fired, alert.detail.to_string()))
+            })
+            .collect::<Result<Vec<_>, CacheError>>()?;
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.write("record fired alerts", move |conn| {
             Box::pin(async move {
-                let done = sqlx::query(
-                    "INSERT INTO fired_alerts (task_id, rule_id, fired_ms, detail) VALUES (?, ?, ?, ?) \
-                     ON CONFLICT (task_id, rule_id) DO NOTHING",
-                )
-                .bind(alert.task.as_str())
-                .bind(rule_id)
-                .bind(to_i64(alert.fired.0))
-                .bind(detail)
-                .execute(conn)
-                .await
-                .map_err(|e| CacheError::db("record a fired alert", e))?;
-                Ok(done.rows_affected() == 1)
+                let mut new = Vec::with_capacity(rows.len());
+                for (task, rule_id, fired, detail) in rows {
+                    let done = sqlx::query(
+                        "INSERT INTO fired_alerts (task_id, rule_id, fired_ms, detail) VALUES (?, ?, ?, ?) \
+                         ON CONFLICT (task_id, rule_id) DO NOTHING",
+                    )
+                    .bind(task.as_str())
+                    .bind(rule_id)
+                    .bind(to_i64(fired.0))
+                    .bind(detail)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(|e| CacheError::db("record fired alerts", e))?;
+                    new.push(done.rows_affected() == 1);
+                }
+                Ok(new)
             })
         })
         .await
