@@ -272,6 +272,7 @@ impl Bench {
             seed: 42,
             calls,
             arrival_per_minute: ARRIVAL_PER_MINUTE,
+            recorded_share: 0.0,
             data_dir: None,
             error_rates: emulator::ErrorRates::default(),
             llm_url: None,

@@ -105,6 +105,10 @@ pub struct EmulatorConfig {
     /// Calls the traffic generator keeps running; 0 = none.
     pub calls: usize,
     pub arrival_per_minute: f64,
+    /// The share (0–1) of generated calls the traffic generator also records, as a
+    /// backend would: `CreateCloudRecording` on the call's room before it starts, stopped
+    /// by the recorder's `MaxIdleTime` once the room is quiet. 0 records none.
+    pub recorded_share: f64,
     /// Where recording files are written (`<data_dir>/recordings/<TaskId>/`); `None` = a
     /// directory under the system's temp dir, `trtc-emulator-<pid>`.
     pub data_dir: Option<PathBuf>,
@@ -133,6 +137,7 @@ impl EmulatorConfig {
             seed: 1,
             calls: 0,
             arrival_per_minute: 6.0,
+            recorded_share: 0.0,
             data_dir: None,
             error_rates: ErrorRates::default(),
             llm_url: None,
@@ -233,6 +238,7 @@ pub async fn start_emulator(config: EmulatorConfig, listen: SocketAddr) -> std::
         let traffic = traffic::TrafficConfig {
             calls: config.calls,
             arrival_per_minute: config.arrival_per_minute,
+            recorded_share: config.recorded_share,
             speed: config.speed,
             seed: config.seed,
             sdk_app_id: config.cloud.sdk_app_id,

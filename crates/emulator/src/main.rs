@@ -55,6 +55,9 @@ struct Args {
     /// Mean new calls per minute while fewer than --calls are running.
     #[arg(long, env = "TRTC_EMULATOR_ARRIVAL_RATE", default_value_t = 6.0)]
     arrival_rate: f64,
+    /// The share (0–1) of generated calls that are also cloud-recorded.
+    #[arg(long, env = "TRTC_EMULATOR_RECORDED_SHARE", default_value_t = 0.0)]
+    recorded_share: f64,
     /// Seed of the scripted scenarios, so a run can be repeated.
     #[arg(long, env = "TRTC_EMULATOR_SEED", default_value_t = 1)]
     seed: u64,
@@ -109,6 +112,9 @@ async fn main() -> Result<()> {
     if !(args.arrival_rate.is_finite() && args.arrival_rate > 0.0) {
         bail!("--arrival-rate must be a positive number of calls per minute, not {}", args.arrival_rate);
     }
+    if !(0.0..=1.0).contains(&args.recorded_share) {
+        bail!("--recorded-share must be between 0 and 1, not {}", args.recorded_share);
+    }
     if let Some(url) = &args.callback_url {
         if !(url.starts_with("http://") || url.starts_with("https://")) {
             bail!("--callback-url must be an http:// or https:// URL, not {url:?}");
@@ -138,6 +144,7 @@ async fn main() -> Result<()> {
         seed: args.seed,
         calls: args.calls,
         arrival_per_minute: args.arrival_rate,
+        recorded_share: args.recorded_share,
         data_dir: args.data_dir,
         error_rates,
         llm_url: args.llm_url,

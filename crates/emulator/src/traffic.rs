@@ -3,13 +3,19 @@
 //! exactly as a backend would — keeping up to `calls` running, with Poisson arrivals at
 //! `arrival_per_minute` (scaled by the speed factor) and random scenarios from the seed.
 //! Every call's `LLMConfig` points at `llm_url` (by default the emulator's own scripted
-//! endpoint), streaming, with a system prompt, two rounds of history and an API key.
+//! endpoint), streaming, with a system prompt, two rounds of history and an API key. A
+//! `recorded_share` of the calls is also recorded: `CreateCloudRecording` (mixed audio,
+//! VOD storage) on the call's room just before the call starts; the recorder stops by
+//! itself [`RECORDER_IDLE_SECS`] after the room goes quiet, as TRTC's `MaxIdleTime` does.
 
 use std::{sync::Arc, time::Duration};
 
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use serde_json::json;
-use trtc::{client::Client, model::StartAIConversation};
+use trtc::{
+    client::Client,
+    model::{CreateCloudRecording, StartAIConversation},
+};
 
 use crate::cloud_api::Cloud;
 
@@ -20,6 +26,8 @@ pub struct TrafficConfig {
     pub calls: usize,
     /// Mean new calls per minute (of emulated time) while below `calls`.
     pub arrival_per_minute: f64,
+    /// The share (0–1) of calls that are also recorded.
+    pub recorded_share: f64,
     pub speed: f64,
     pub seed: u64,
     pub sdk_app_id: u64,
@@ -31,6 +39,10 @@ pub struct TrafficConfig {
     /// The `APIKey` the calls' `LLMConfig` carries.
     pub llm_api_key: String,
 }
+
+/// The recorder's `MaxIdleTime`: it stops this long (emulated seconds) after the call's
+/// room went quiet.
+pub const RECORDER_IDLE_SECS: u64 = 5;
 
 /// The `APIKey` generated calls use unless told otherwise.
 pub const DEFAULT_LLM_API_KEY: &str = "emulated";
@@ -53,12 +65,43 @@ pub fn spawn(client: Client, cloud: Arc<Cloud>, config: TrafficConfig) -> tokio:
             }
             started += 1;
             let request = scenario(&mut rng, &config, started);
+            if rng.random_bool(config.recorded_share.clamp(0.0, 1.0)) {
+                let recording = recording(&config, &request, started);
+                match client.create_cloud_recording(&recording).await {
+                    Ok(answer) => tracing::debug!(task_id = ?answer.task_id, "traffic: recording started"),
+                    Err(err) => tracing::warn!(error = %err, "traffic: CreateCloudRecording failed"),
+                }
+            }
             match client.start_ai_conversation(&request).await {
                 Ok(answer) => tracing::debug!(task_id = ?answer.task_id, "traffic: call started"),
                 Err(err) => tracing::warn!(error = %err, "traffic: StartAIConversation failed"),
             }
         }
     })
+}
+
+/// The recording of `call`'s room, as a backend would ask for it: mixed audio into VOD,
+/// with its own recorder user and ticket.
+fn recording(config: &TrafficConfig, call: &StartAIConversation, n: u64) -> CreateCloudRecording {
+    let recorder = format!("recorder_{n}");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let key = config.sdk_secret_key.as_deref().unwrap_or("traffic-generator-unverified-key");
+    let user_sig = trtc::usersig::generate(config.sdk_app_id, key, &recorder, 86_400, now).unwrap_or_default();
+    // The AI actions' RoomIdType is 1 for strings; recording's is inverted (1 = integer).
+    let string_room = call.room_id_type == Some(1);
+    let body = json!({
+        "SdkAppId": config.sdk_app_id,
+        "RoomId": call.room_id,
+        "RoomIdType": u64::from(!string_room),
+        "UserId": recorder,
+        "UserSig": user_sig,
+        "RecordParams": {"RecordMode": 2, "StreamType": 1, "MaxIdleTime": RECORDER_IDLE_SECS},
+        "StorageParams": {"CloudVod": {"TencentVod": {"ExpireTime": 0}}},
+    });
+    match serde_json::from_value(body) {
+        Ok(request) => request,
+        Err(err) => unreachable!("the recording JSON above matches CreateCloudRecording: {err}"),
+    }
 }
 
 /// One call as a backend would start it: a room, a robot and a customer, zh or en.
@@ -121,6 +164,7 @@ mod tests {
         TrafficConfig {
             calls: 1,
             arrival_per_minute: 60.0,
+            recorded_share: 0.5,
             speed: 1.0,
             seed,
             sdk_app_id: 1_400_000_000,
@@ -155,5 +199,23 @@ mod tests {
             }
         }
         assert_eq!(languages.into_iter().collect::<Vec<_>>(), ["en", "zh"], "both languages are generated");
+    }
+
+    #[test]
+    fn a_recorded_call_is_recorded_in_its_own_room_with_the_room_id_type_inverted() {
+        let config = config(3);
+        let mut rng = StdRng::seed_from_u64(3);
+        let mut kinds = std::collections::BTreeSet::new();
+        for n in 1..=40 {
+            let call = scenario(&mut rng, &config, n);
+            let recording = recording(&config, &call, n);
+            assert_eq!(recording.room_id, call.room_id);
+            let string_room = call.room_id_type == Some(1);
+            assert_eq!(recording.room_id_type, Some(u64::from(!string_room)), "room {}", call.room_id);
+            assert_eq!(recording.user_id, format!("recorder_{n}"));
+            assert_eq!(recording.record_params.max_idle_time, Some(RECORDER_IDLE_SECS));
+            kinds.insert(string_room);
+        }
+        assert_eq!(kinds.len(), 2, "both kinds of room were tried");
     }
 }

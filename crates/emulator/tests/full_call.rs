@@ -43,6 +43,7 @@ fn config(callback_url: String, calls: usize, speed: f64) -> EmulatorConfig {
         seed: 7,
         calls,
         arrival_per_minute: 600.0,
+        recorded_share: 0.0,
         data_dir: None,
         error_rates: emulator::ErrorRates::default(),
         llm_url: None,

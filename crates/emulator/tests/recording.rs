@@ -53,6 +53,7 @@ async fn emulator(callback_url: String, data_dir: &std::path::Path) -> (RunningE
         seed: 11,
         calls: 0,
         arrival_per_minute: 1.0,
+        recorded_share: 0.0,
         data_dir: Some(data_dir.to_owned()),
         error_rates: emulator::ErrorRates::default(),
         llm_url: None,

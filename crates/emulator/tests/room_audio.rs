@@ -33,6 +33,7 @@ fn config(speed: f64) -> EmulatorConfig {
         seed: 11,
         calls: 0,
         arrival_per_minute: 0.0,
+        recorded_share: 0.0,
         data_dir: None,
         error_rates: emulator::ErrorRates::default(),
         llm_url: None,

@@ -34,6 +34,8 @@ use crate::token_store::write_private;
 pub const DEMO_CALLS: usize = 12;
 /// New calls per minute while below [`DEMO_CALLS`].
 pub const DEMO_ARRIVALS_PER_MINUTE: f64 = 20.0;
+/// The share of demo calls that are also cloud-recorded, so reviews have recordings to play.
+pub const DEMO_RECORDED_SHARE: f64 = 0.5;
 /// The demo supervisor's name on the hub.
 pub const DEMO_USER: &str = "demo-lead";
 
@@ -190,6 +192,7 @@ async fn start_emulator(
     config.callback_key = secrets.callback_key.clone();
     config.calls = DEMO_CALLS;
     config.arrival_per_minute = DEMO_ARRIVALS_PER_MINUTE;
+    config.recorded_share = DEMO_RECORDED_SHARE;
     config.seed = rand::rng().random();
     config.data_dir = Some(dir.join("emulator"));
     config.llm_url = Some(format!("{hub_url}/v1/llm/chat/completions"));

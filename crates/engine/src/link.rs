@@ -65,8 +65,9 @@ const FEED_DEPTH: usize = 64;
 /// Waits between attempts to store a batch while storing fails.
 const STORE_RETRY: [Duration; 4] =
     [Duration::from_millis(500), Duration::from_secs(1), Duration::from_secs(2), Duration::from_secs(5)];
-/// Live calls restored from the cache at start (the wall's scale).
-const RESTORE_LIMIT: u32 = 500;
+/// Live calls restored from the cache at start, at most (far past the wall's scale of a
+/// thousand; the cache pages them 500 at a time).
+const RESTORE_MAX_CALLS: usize = 20_000;
 /// How often retention runs.
 const RETENTION_EVERY: Duration = Duration::from_secs(6 * 3600);
 
@@ -343,17 +344,28 @@ async fn restore(state: &LinkState, cache: &Cache) -> Result<(), CacheError> {
                 .map_err(|err| CacheError::BadInput { what: "default alert rules", reason: err.to_string() })?
         }
     };
-    for fired in cache.fired_alerts(&cache::FiredQuery { limit: 1_000, ..cache::FiredQuery::default() }).await? {
-        evaluator.mark_fired(&fired.task, &domain::alert::RuleId::new(fired.rule_id));
-    }
-    *lock(&state.evaluator) = Some(evaluator);
 
-    let query = CallQuery { status: Some(StatusFilter::Live), limit: RESTORE_LIMIT, ..CallQuery::default() };
-    let live_calls = cache.calls(&query).await?.calls;
+    let mut query = CallQuery { status: Some(StatusFilter::Live), limit: 500, ..CallQuery::default() };
+    let mut live_calls = Vec::new();
+    while live_calls.len() < RESTORE_MAX_CALLS {
+        let page = cache.calls(&query).await?;
+        live_calls.extend(page.calls);
+        match page.next {
+            Some(next) => query.after = Some(next),
+            None => break,
+        }
+    }
+    // What already fired for each live call (only those can fire again), so a rule does
+    // not fire twice for one call across a restart.
     let mut events = Vec::new();
     for call in &live_calls {
+        let query = cache::FiredQuery { task: Some(call.task.clone()), limit: 1_000, ..cache::FiredQuery::default() };
+        for fired in cache.fired_alerts(&query).await? {
+            evaluator.mark_fired(&fired.task, &domain::alert::RuleId::new(fired.rule_id));
+        }
         events.extend(cache.events_of(&call.task).await?);
     }
+    *lock(&state.evaluator) = Some(evaluator);
     events.sort_by_key(|event| event.seq.map(|seq| seq.0));
     let mut live = lock(&state.live);
     for event in &events {

@@ -374,3 +374,61 @@ async fn a_cached_call_can_be_reviewed_with_the_hub_gone() {
     assert_eq!(domain::api::ApiError::from(refused).code, domain::api::ErrorCode::Hub);
     console.stop_link().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wall_of_more_live_calls_than_a_cache_page_is_restored_whole_at_start() {
+    const APP: u64 = 1_400_000_321;
+    const KEY: &str = "restore-callback-key";
+    const CALLS: usize = 700; // more than one 500-call page of the cache
+    std::env::set_var(engine::token_store::KEYCHAIN_ENV, "off");
+    let hub_dir = tempfile::tempdir().unwrap();
+    let mut config = hub::HubConfig::new(APP, KEY, hub_dir.path());
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    let hub = hub::start(config).await.unwrap();
+    let token = hub.add_user("li", hub::auth::Role::Lead).await.unwrap();
+    let http = reqwest::Client::new();
+    let now = hub::now_ms();
+    for i in 0..CALLS {
+        let body = serde_json::json!({
+            "EventGroupId": 9, "EventType": 901, "CallbackTs": hub::now_ms(),
+            "EventInfo": {"EventMsTs": now, "TaskId": format!("task-{i:03}"), "RoomId": format!("{}", 9_000 + i),
+                          "RoomIdType": 0, "Payload": {"Status": 0}}
+        })
+        .to_string();
+        let response = http
+            .post(format!("{}/callbacks/trtc", hub.base_url))
+            .header("SdkAppId", APP.to_string())
+            .header("Sign", trtc::callback::sign(KEY, body.as_bytes()))
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success(), "{}", response.status());
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let creds = HubCredentials { url: hub.base_url.clone(), token };
+    let console = Arc::new(Console::open(dir.path(), "test", None).unwrap());
+    start(&console, &Arc::new(Collected::default())).await;
+    console.connect_hub(&creds).await.unwrap();
+    let cache = dir.path().join(engine::link::cache_file(Some(&hub.base_url)));
+    wait_until(Duration::from_secs(30), "the hub's cache file is made", || cache.exists()).await;
+    assert_cache_caught_up(&http, &hub.base_url, &cache, Duration::from_secs(30)).await;
+    console.stop_link().await;
+    drop(console);
+
+    // The console starts again on the same data: the wall comes back from the cache whole.
+    let console = Arc::new(Console::open(dir.path(), "test", None).unwrap());
+    let sink = Arc::new(Collected::default());
+    start(&console, &sink).await;
+    let live = || {
+        let mut board = domain::board::Board::new();
+        for event in &console.live_snapshot().events {
+            board.apply(event);
+        }
+        board.live_calls().count()
+    };
+    wait_until(Duration::from_secs(30), "all live calls restored", || live() == CALLS).await;
+    console.stop_link().await;
+    hub.stop().await;
+}
