@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use domain::board::Board;
 use domain::call::{Call, CallStatus, HealthLevel, HealthPolicy, HealthReason};
 use domain::event::{RobotState, Speaker};
-use domain::ids::SourceMs;
+use domain::ids::{SourceMs, TaskId};
 
 use crate::i18n::{fill, Strings};
 
@@ -176,12 +176,6 @@ pub struct TileView {
     pub sparkline_limit_ms: u32,
 }
 
-impl TileView {
-    pub fn taken_over(&self) -> bool {
-        matches!(self.oversight, Some(Oversight::TakenOver { .. }))
-    }
-}
-
 /// What the supervisor narrowed the wall to. Every set condition must hold; the summary
 /// bar still counts every live call.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -198,12 +192,12 @@ impl WallFilter {
         *self == WallFilter::default()
     }
 
-    pub fn keeps(&self, tile: &TileView) -> bool {
-        self.activity.is_none_or(|activity| tile.activity == activity)
-            && (!self.has_error || tile.errors > 0)
-            && (!self.slow || tile.slow)
-            && (!self.alerted || tile.alerts > 0)
-            && (!self.taken_over || tile.taken_over())
+    pub fn keeps(&self, entry: &Entry) -> bool {
+        self.activity.is_none_or(|activity| entry.activity == activity)
+            && (!self.has_error || entry.errors > 0)
+            && (!self.slow || entry.slow)
+            && (!self.alerted || entry.alerts > 0)
+            && (!self.taken_over || entry.taken_over)
     }
 }
 
@@ -285,11 +279,27 @@ pub struct Summary {
     pub llm_turns: usize,
 }
 
-/// The whole wall.
+/// A live call's place on the wall: what ordering, filtering and the summary need, cheap
+/// to make for every call. Only the calls on screen become a [`TileView`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub task: TaskId,
+    pub level: HealthLevel,
+    pub tone: Tone,
+    pub activity: Activity,
+    /// Most urgent first.
+    pub reasons: Vec<HealthReason>,
+    pub errors: usize,
+    pub slow: bool,
+    pub alerts: usize,
+    pub taken_over: bool,
+}
+
+/// The whole wall: the summary and every live call in order; tiles are made on demand.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WallView {
     pub summary: Summary,
-    pub tiles: Vec<TileView>,
+    pub entries: Vec<Entry>,
 }
 
 impl WallView {
@@ -304,17 +314,36 @@ impl WallView {
         alerts: &BTreeMap<String, usize>,
     ) -> WallView {
         let live: Vec<_> = board.by_health(policy, now).into_iter().filter(|(call, _)| call.is_live()).collect();
-        let tiles: Vec<TileView> = live
-            .iter()
-            .map(|(call, health)| tile(call, health.level, &health.reasons, now, text, policy, alerts))
-            .collect();
         let since = now.0.saturating_sub(LATENCY_WINDOW_MS);
-        let mut recent: Vec<f64> = live
-            .iter()
-            .flat_map(|(call, _)| call.turns())
-            .filter_map(|turn| turn.metrics().llm_first_token)
-            .filter(|sample| sample.at.0 >= since && sample.value.is_finite())
-            .map(|sample| sample.value)
+        let mut recent = Vec::new();
+        let entries: Vec<Entry> = live
+            .into_iter()
+            .map(|(call, health)| {
+                for turn in call.turns() {
+                    if let Some(sample) = turn.metrics().llm_first_token {
+                        if sample.at.0 >= since && sample.value.is_finite() {
+                            recent.push(sample.value);
+                        }
+                    }
+                }
+                let slow = health.reasons.iter().any(|reason| {
+                    matches!(
+                        reason,
+                        HealthReason::SlowLlm { .. } | HealthReason::SlowAsr { .. } | HealthReason::SlowTts { .. }
+                    )
+                });
+                Entry {
+                    task: call.task().clone(),
+                    level: health.level,
+                    tone: Tone::of(health.level),
+                    activity: Activity::of(call),
+                    errors: call.counts().errors,
+                    slow,
+                    alerts: alerts.get(call.task().as_str()).copied().unwrap_or(0),
+                    taken_over: call.oversight().taken_over_by().is_some(),
+                    reasons: health.reasons,
+                }
+            })
             .collect();
         recent.sort_by(f64::total_cmp);
         let by_activity = Activity::ALL
@@ -322,20 +351,32 @@ impl WallView {
             .map(|activity| Count {
                 key: activity.key(),
                 label: activity.label(text),
-                count: tiles.iter().filter(|tile| tile.activity == activity).count(),
+                count: entries.iter().filter(|entry| entry.activity == activity).count(),
             })
             .filter(|count| count.count > 0)
             .collect();
         let summary = Summary {
-            live: tiles.len(),
-            failing: tiles.iter().filter(|tile| tile.tone == Tone::Failing).count(),
-            degraded: tiles.iter().filter(|tile| tile.tone == Tone::Degraded).count(),
+            live: entries.len(),
+            failing: entries.iter().filter(|entry| entry.tone == Tone::Failing).count(),
+            degraded: entries.iter().filter(|entry| entry.tone == Tone::Degraded).count(),
             by_activity,
             llm_p50_ms: percentile(&recent, 0.5),
             llm_p90_ms: percentile(&recent, 0.9),
             llm_turns: recent.len(),
         };
-        WallView { summary, tiles }
+        WallView { summary, entries }
+    }
+
+    /// The tile of `entry`, from the same board at the same `now`; `None` if the call is
+    /// no longer on `board`.
+    pub fn tile(
+        entry: &Entry,
+        board: &Board,
+        policy: &HealthPolicy,
+        now: SourceMs,
+        text: &Strings,
+    ) -> Option<TileView> {
+        board.call(&entry.task).map(|call| tile(call, entry, now, text, policy))
     }
 }
 
@@ -354,24 +395,13 @@ pub fn percentile(sorted: &[f64], p: f64) -> Option<u64> {
     sorted.get(rank - 1).map(|value| value.round().max(0.0) as u64)
 }
 
-fn tile(
-    call: &Call,
-    level: HealthLevel,
-    reasons: &[HealthReason],
-    now: SourceMs,
-    text: &Strings,
-    policy: &HealthPolicy,
-    alerts: &BTreeMap<String, usize>,
-) -> TileView {
-    let slow = reasons.iter().any(|reason| {
-        matches!(reason, HealthReason::SlowLlm { .. } | HealthReason::SlowAsr { .. } | HealthReason::SlowTts { .. })
-    });
+fn tile(call: &Call, entry: &Entry, now: SourceMs, text: &Strings, policy: &HealthPolicy) -> TileView {
     let turns = call.turns();
     let sparkline = turns[turns.len().saturating_sub(SPARKLINE_TURNS)..]
         .iter()
         .map(|turn| turn.metrics().llm_first_token.map(|sample| whole_ms(sample.value)))
         .collect();
-    let alert_count = alerts.get(call.task().as_str()).copied().unwrap_or(0);
+    let alert_count = entry.alerts;
     let customer = turns.iter().find_map(|turn| turn.user()).map(|line| line.user.to_string());
     let room = call.room().map(|room| fill(text.tile_room, &[("room", room.as_str())]));
     let (title, subtitle) = match (customer, room) {
@@ -379,8 +409,8 @@ fn tile(
         (None, Some(room)) => (room, None),
         (None, None) => (call.task().to_string(), None),
     };
-    let activity = Activity::of(call);
-    let reasons: Vec<String> = reasons.iter().map(|reason| text.health_reason(reason)).collect();
+    let activity = entry.activity;
+    let reasons: Vec<String> = entry.reasons.iter().map(|reason| text.health_reason(reason)).collect();
     let more_reasons =
         (reasons.len() > 1).then(|| fill(text.tile_more_reasons, &[("count", &(reasons.len() - 1).to_string())]));
     let oversight = call.oversight();
@@ -394,12 +424,12 @@ fn tile(
         (None, None) => None,
     };
     let watchers = oversight.watchers().count();
-    let errors = call.counts().errors;
+    let errors = entry.errors;
     TileView {
         task: call.task().to_string(),
         title,
         subtitle,
-        tone: Tone::of(level),
+        tone: entry.tone,
         activity,
         activity_label: activity.label(text),
         duration: format_duration(call.duration_ms(now)),
@@ -412,7 +442,7 @@ fn tile(
         oversight: oversight_mark,
         watchers,
         watchers_label: fill(text.tile_watchers, &[("count", &watchers.to_string())]),
-        slow,
+        slow: entry.slow,
         alerts: alert_count,
         alerts_label: fill(text.tile_alerts, &[("count", &alert_count.to_string())]),
         sparkline,
@@ -486,8 +516,25 @@ mod tests {
         board_of(&wall.snapshot.iter().chain(&wall.early).cloned().collect::<Vec<_>>())
     }
 
-    fn build(board: &Board, language: Language) -> WallView {
-        WallView::build(board, &HealthPolicy::default(), SourceMs(NOW), strings(language), &BTreeMap::new())
+    /// The wall with every tile made, as the tests look at it.
+    struct Built {
+        summary: Summary,
+        tiles: Vec<TileView>,
+    }
+
+    fn build_at(board: &Board, now: u64, language: Language, alerts: &BTreeMap<String, usize>) -> Built {
+        let (policy, text) = (HealthPolicy::default(), strings(language));
+        let view = WallView::build(board, &policy, SourceMs(now), text, alerts);
+        let tiles = view
+            .entries
+            .iter()
+            .map(|entry| WallView::tile(entry, board, &policy, SourceMs(now), text).unwrap())
+            .collect();
+        Built { summary: view.summary, tiles }
+    }
+
+    fn build(board: &Board, language: Language) -> Built {
+        build_at(board, NOW, language, &BTreeMap::new())
     }
 
     #[test]
@@ -653,9 +700,7 @@ mod tests {
     fn durations_tick_with_now_and_an_ended_call_leaves_the_wall() {
         let call = Spec::new("t-tick", 779, "c-3");
         let board = board_of(&Script::new(NOW).stamp(vec![call.started(NOW - 61_000)]));
-        let at = |now: u64| {
-            WallView::build(&board, &HealthPolicy::default(), SourceMs(now), strings(Language::En), &BTreeMap::new())
-        };
+        let at = |now: u64| build_at(&board, now, Language::En, &BTreeMap::new());
         assert_eq!(at(NOW).tiles[0].duration, "01:01");
         assert_eq!(at(NOW + 1_000).tiles[0].duration, "01:02");
         assert_eq!(at(NOW + 3_600_000).tiles[0].duration, "1:01:01");
@@ -663,10 +708,7 @@ mod tests {
 
         let mut ended = board.clone();
         ended.apply(&call.stopped(NOW, LeaveCode::StoppedByApi));
-        let policy = HealthPolicy::default();
-        assert!(WallView::build(&ended, &policy, SourceMs(NOW), strings(Language::En), &BTreeMap::new())
-            .tiles
-            .is_empty());
+        assert!(build(&ended, Language::En).tiles.is_empty());
     }
 
     #[test]
@@ -740,21 +782,29 @@ mod tests {
     #[test]
     fn filters_narrow_the_wall_and_every_condition_must_hold() {
         let alerts = BTreeMap::from([("task-llm-429".to_owned(), 2), ("task-slow-llm".to_owned(), 1)]);
-        let view =
-            WallView::build(&busy_board(), &HealthPolicy::default(), SourceMs(NOW), strings(Language::En), &alerts);
+        let board = busy_board();
+        let view = WallView::build(&board, &HealthPolicy::default(), SourceMs(NOW), strings(Language::En), &alerts);
         let kept = |filter: WallFilter| -> Vec<&str> {
-            view.tiles.iter().filter(|tile| filter.keeps(tile)).map(|tile| tile.task.as_str()).collect()
+            view.entries.iter().filter(|entry| filter.keeps(entry)).map(|entry| entry.task.as_str()).collect()
         };
         assert!(WallFilter::default().is_empty());
-        assert_eq!(kept(WallFilter::default()).len(), view.tiles.len());
+        assert_eq!(kept(WallFilter::default()).len(), view.entries.len());
         assert_eq!(kept(WallFilter { has_error: true, ..WallFilter::default() }), ["task-llm-429"]);
         assert_eq!(kept(WallFilter { slow: true, ..WallFilter::default() }), ["task-slow-llm"]);
         assert_eq!(kept(WallFilter { alerted: true, ..WallFilter::default() }), ["task-llm-429", "task-slow-llm"]);
         assert_eq!(kept(WallFilter { taken_over: true, ..WallFilter::default() }), ["task-taken-over"]);
+        let tiles = build_at(&board, NOW, Language::En, &alerts).tiles;
+        let taken = tiles.iter().filter(|tile| matches!(tile.oversight, Some(Oversight::TakenOver { .. })));
+        assert_eq!(
+            taken.map(|tile| tile.task.as_str()).collect::<Vec<_>>(),
+            ["task-taken-over"],
+            "entry and tile agree"
+        );
         let thinking = WallFilter { activity: Some(Activity::Robot(RobotState::Thinking)), ..WallFilter::default() };
         assert_eq!(kept(thinking), ["task-thinking"]);
         assert!(kept(WallFilter { alerted: true, taken_over: true, ..WallFilter::default() }).is_empty());
-        let alerted = view.tiles.iter().find(|tile| tile.task == "task-llm-429").unwrap();
+        let alerted = build_at(&board, NOW, Language::En, &alerts).tiles.remove(0);
+        assert_eq!(alerted.task, "task-llm-429");
         assert_eq!((alerted.alerts, alerted.alerts_label.as_str()), (2, "2 alerts"));
     }
 

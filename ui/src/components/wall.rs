@@ -83,7 +83,7 @@ pub fn Wall() -> Html {
     let connection = state.connection();
     let title = html! { <h2 id="wall-title" class="section-title">{ text.wall_title }</h2> };
 
-    let Some(view) = view.as_ref().as_ref().filter(|view| !view.tiles.is_empty()) else {
+    let Some(view) = view.as_ref().as_ref().filter(|view| !view.entries.is_empty()) else {
         let waiting = state.live.read().is_some_and(|feed| !feed.has_snapshot()) && state.live_error.is_none();
         let explanation = match &connection {
             None => text.loading,
@@ -104,12 +104,12 @@ pub fn Wall() -> Html {
         };
     };
 
-    let shown: Vec<_> = view.tiles.iter().filter(|tile| filter.keeps(tile)).collect();
+    let shown: Vec<_> = view.entries.iter().filter(|entry| filter.keeps(entry)).collect();
     let grid = Grid { width: placement.width, min_tile: TILE_MIN_PX, gap: TILE_GAP_PX, row: TILE_HEIGHT_PX };
     let window = grid.window(shown.len(), placement.top, placement.viewport);
 
     let onkeydown = {
-        let tasks: Vec<String> = shown.iter().map(|tile| tile.task.clone()).collect();
+        let tasks: Vec<String> = shown.iter().map(|entry| entry.task.to_string()).collect();
         let (grid_ref, pending_focus) = (grid_ref.clone(), pending_focus.clone());
         let columns = window.columns;
         Callback::from(move |event: KeyboardEvent| {
@@ -138,8 +138,20 @@ pub fn Wall() -> Html {
         })
     };
 
+    // Only the calls on screen become tiles, from the board as it is now.
+    let tiles: Vec<_> = state
+        .live
+        .read()
+        .map(|feed| {
+            let (policy, board) = (HealthPolicy::default(), feed.board());
+            shown[window.first..window.end]
+                .iter()
+                .filter_map(|entry| WallView::tile(entry, board, &policy, state.now, text))
+                .collect()
+        })
+        .unwrap_or_default();
     let count_line = (!filter.is_empty()).then(|| {
-        fill(text.wall_filtered, &[("shown", &shown.len().to_string()), ("total", &view.tiles.len().to_string())])
+        fill(text.wall_filtered, &[("shown", &shown.len().to_string()), ("total", &view.entries.len().to_string())])
     });
     html! {
         <section class="wall" aria-labelledby="wall-title">
@@ -162,8 +174,9 @@ pub fn Wall() -> Html {
             <ul class="tiles" id="wall-tiles" ref={grid_ref} aria-label={text.wall_keyboard_hint} {onkeydown}
                 style={format!("padding-top: {}px; padding-bottom: {}px", window.pad_top, window.pad_bottom)}
                 data-total={shown.len().to_string()}>
-                { for shown[window.first..window.end].iter().map(|tile| html! {
-                    <Tile key={tile.task.clone()} tile={(*tile).clone()} language={state.language} on_open={on_open.clone()} />
+                { for tiles.into_iter().map(|tile| {
+                    let key = tile.task.clone();
+                    html! { <Tile {key} {tile} language={state.language} on_open={on_open.clone()} /> }
                 }) }
             </ul>
         </section>
