@@ -74,6 +74,30 @@ async fn the_built_in_demo_brings_live_calls_to_the_wall_within_seconds() -> Res
         .await?;
     assert_eq!(overflow, 0, "at 768 px wide the shell should not scroll sideways");
     app.screenshot("shell-en-tablet").await?;
+
+    // The keyboard: arrow keys move between tiles, Enter opens the focused call.
+    let deadline = std::time::Instant::now() + switchboard_tests::UI_TIMEOUT;
+    while wait_for_tiles(&app).await? < 2 {
+        anyhow::ensure!(std::time::Instant::now() < deadline, "the demo never had two live calls");
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    let focused = "const e = document.activeElement; return e ? e.getAttribute('data-task') : null;";
+    let tasks = app
+        .client
+        .execute(
+            "const t = [...document.querySelectorAll('.tile')]; t[0].focus(); return t.map(e => e.getAttribute('data-task'));",
+            vec![],
+        )
+        .await?;
+    let (first, second) = (tasks[0].clone(), tasks[1].clone());
+    assert_eq!(app.client.execute(focused, vec![]).await?, first);
+    app.client.active_element().await?.send_keys("\u{E014}").await?; // ArrowRight
+                                                                     // One column at this width: ArrowRight and ArrowDown both reach the next call.
+    assert_eq!(app.client.execute(focused, vec![]).await?, second, "ArrowRight moves to the next tile");
+    app.client.active_element().await?.send_keys("\u{E012}").await?; // ArrowLeft
+    assert_eq!(app.client.execute(focused, vec![]).await?, first, "ArrowLeft moves back");
+    app.client.active_element().await?.send_keys("\u{E007}").await?; // Enter
+    app.wait_text("#call-title", |text| !text.is_empty()).await?;
     app.close().await
 }
 
