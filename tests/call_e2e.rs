@@ -1,9 +1,11 @@
 //! The call view end to end: the real app on its built-in demo, driven through WebDriver.
 //! One launch (to keep the suite short): a call from the wall opens with its turns filling
 //! in; a line said now is spoken by the robot and shows in the subtitles; the demo lead
-//! takes the call over, types a reply that is spoken, and hands back; screenshots of the
-//! call view at desktop and tablet sizes in English and Chinese; stopping the call (after
-//! the confirmation) ends it and it leaves the wall.
+//! changes the robot's voice through the settings form (reviewed current → new, done, then
+//! shown as the current voice); takes the call over, types a reply that is spoken, and
+//! hands back; screenshots of the call view and the settings form at desktop and tablet
+//! sizes in English and Chinese; stopping the call (after the confirmation) ends it and it
+//! leaves the wall.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -55,6 +57,28 @@ async fn shots(app: &App, language: &str) -> Result<()> {
     Ok(())
 }
 
+/// Clicks `css` after scrolling it into view (the call view's side panel scrolls on its
+/// own, and WebKitWebDriver only scrolls the window).
+async fn click_in_view(app: &App, css: &str) -> Result<()> {
+    let script = format!("const e = document.querySelector({css:?}); if (e) e.scrollIntoView({{block: 'center'}});");
+    app.client.execute(&script, vec![]).await?;
+    app.click(css).await
+}
+
+/// Screenshots of the settings form at `sizes`, scrolled into view.
+async fn settings_shots(app: &App, language: &str, sizes: &[(u32, u32)]) -> Result<()> {
+    for (width, height) in sizes {
+        app.client.set_window_size(*width, *height).await?;
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        app.client.execute("document.getElementById('settings').scrollIntoView({block: 'center'})", vec![]).await?;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let shot = app.screenshot(&format!("call-settings-{language}-{width}x{height}")).await?;
+        println!("screenshot: {}", shot.display());
+    }
+    app.client.set_window_size(1280, 800).await?;
+    Ok(())
+}
+
 #[tokio::test]
 async fn a_supervisor_opens_a_call_speaks_takes_over_hands_back_and_stops_it() -> Result<()> {
     let data = tempfile::tempdir()?;
@@ -97,14 +121,33 @@ async fn a_supervisor_opens_a_call_speaks_takes_over_hands_back_and_stops_it() -
     app.wait_text("#sent-list", |text| text.contains("Spoken")).await?;
     shots(&app, "en").await?;
 
+    // Change the voice: the form shows what Switchboard knows now (nothing: the backend set
+    // it at start), the review shows current → new, the change reaches done, and the voice
+    // then reads as set by the demo lead (the hub's own summary, read back from the board).
+    let voice = "v-male-Bk7vD3xP";
+    click_in_view(&app, "#settings-open").await?;
+    app.wait_text("#settings-now-voice", |text| text.contains("not visible to Switchboard")).await?;
+    type_into(&app, "#settings-voice", voice).await?;
+    settings_shots(&app, "en", &[(1280, 800), (768, 1024)]).await?;
+    click_in_view(&app, "#settings-review").await?;
+    app.wait_text("#settings-diff-voice", |text| text.contains("not visible") && text.contains(voice)).await?;
+    app.wait_text("#settings-cannot-restore", |text| text.contains("cannot put them back")).await?;
+    settings_shots(&app, "review-en", &[(1280, 800)]).await?;
+    click_in_view(&app, "#settings-apply").await?;
+    app.wait_text("#settings-stage", |text| text.contains("Done")).await?;
+    app.wait_text("#sent-list", |text| text.contains(&format!("Voice → {voice}"))).await?;
+    click_in_view(&app, "#settings-open").await?;
+    app.wait_text("#settings-now-voice", |text| text.contains(voice) && text.contains("set by demo-lead")).await?;
+    click_in_view(&app, "#settings-cancel").await?;
+
     // Take over, type a reply, see it spoken, hand back.
-    app.click("#take-over").await?;
+    click_in_view(&app, "#take-over").await?;
     app.wait_text("#call-lock", |text| text.contains("Taken over by demo-lead")).await?;
     let reply = "This is your supervisor speaking";
     type_into(&app, "#reply-text", reply).await?;
-    app.click("#send-reply").await?;
+    click_in_view(&app, "#send-reply").await?;
     robot_said(&app, reply).await?;
-    app.click("#hand-back").await?;
+    click_in_view(&app, "#hand-back").await?;
     app.wait_text("#call-lock", |text| text.contains("Free")).await?;
     app.wait_text("#take-over", |text| text == "Take over").await?;
 
@@ -112,11 +155,20 @@ async fn a_supervisor_opens_a_call_speaks_takes_over_hands_back_and_stops_it() -
     app.click("#lang-zh-CN").await?;
     app.wait_for("#actions-title", "操作").await?;
     shots(&app, "zh-CN").await?;
+    click_in_view(&app, "#settings-open").await?;
+    type_into(&app, "#settings-voice", "female-kefu-xiaomei").await?;
+    click_in_view(&app, "#settings-interrupt-never").await?;
+    settings_shots(&app, "zh-CN", &[(1280, 800)]).await?;
+    click_in_view(&app, "#settings-review").await?;
+    app.wait_text("#settings-diff-voice", |text| text.contains(voice) && text.contains("female-kefu-xiaomei")).await?;
+    settings_shots(&app, "review-zh-CN", &[(1280, 800)]).await?;
+    click_in_view(&app, "#settings-back").await?;
+    click_in_view(&app, "#settings-cancel").await?;
     app.click("#lang-en").await?;
     app.wait_for("#actions-title", "Actions").await?;
 
     // Stop: the confirmation first, then the call ends and leaves the wall.
-    app.click("#stop-call").await?;
+    click_in_view(&app, "#stop-call").await?;
     app.wait_for("#stop-title", "Stop this call?").await?;
     app.click("#stop-confirm").await?;
     app.wait_text("#call-ended", |text| text.contains("This call has ended")).await?;

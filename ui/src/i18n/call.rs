@@ -1,5 +1,6 @@
 //! The call view's strings, in 简体中文 and English: header, turn strip, subtitles, the
-//! action bar with its reasons, lifecycle stages and the stop confirmation.
+//! action bar with its reasons, lifecycle stages and the stop confirmation
+//! ([`CallStrings`]), and the settings form ([`SettingsStrings`]).
 //!
 //! What deliberately does not live here: strings shared with the wall (robot states,
 //! speakers, health reasons — `i18n::Strings`).
@@ -411,6 +412,199 @@ impl CallStrings {
     }
 }
 
+/// The settings form's strings in one language (a table of its own, so the call view's
+/// table stays as it was).
+#[derive(Debug, PartialEq)]
+pub struct SettingsStrings {
+    pub hint: &'static str,
+    pub open: &'static str,
+    pub close: &'static str,
+    pub current_title: &'static str,
+    pub field_voice: &'static str,
+    pub field_interrupt: &'static str,
+    pub field_speech: &'static str,
+    pub field_prompt: &'static str,
+    pub current_unknown: &'static str,
+    pub current_set: &'static str,
+    pub now_label: &'static str,
+    pub value_can_interrupt: &'static str,
+    pub value_never: &'static str,
+    pub value_ms: &'static str,
+    pub voice_placeholder: &'static str,
+    pub voice_help: &'static str,
+    pub voice_suggestions: &'static str,
+    pub keep: &'static str,
+    pub interrupt_yes: &'static str,
+    pub interrupt_never: &'static str,
+    pub speech_placeholder: &'static str,
+    pub speech_help: &'static str,
+    pub prompt_unavailable: &'static str,
+    pub review: &'static str,
+    pub review_title: &'static str,
+    pub column_setting: &'static str,
+    pub column_change: &'static str,
+    pub unknown_short: &'static str,
+    pub already_set: &'static str,
+    pub cannot_restore: &'static str,
+    pub lock_note: &'static str,
+    pub apply: &'static str,
+    pub back: &'static str,
+    pub last_change: &'static str,
+    pub change_line: &'static str,
+    pub problem_nothing: &'static str,
+    pub problem_voice_spaces: &'static str,
+    pub problem_voice_long: &'static str,
+    pub problem_speech_number: &'static str,
+    pub problem_speech_range: &'static str,
+    pub problem_speech_never: &'static str,
+}
+
+const SETTINGS_ZH_CN: SettingsStrings = SettingsStrings {
+    hint: "修改本通话之后的机器人音色和打断方式。",
+    open: "修改设置…",
+    close: "收起",
+    current_title: "当前设置",
+    field_voice: "音色",
+    field_interrupt: "客户打断",
+    field_speech: "打断所需说话时长",
+    field_prompt: "系统提示词",
+    current_unknown: "由你的后端在开始时设置，Switchboard 看不到",
+    current_set: "{value}（{name} 于通话 {at} 设置）",
+    now_label: "当前：",
+    value_can_interrupt: "客户说话即可打断",
+    value_never: "从不打断",
+    value_ms: "{ms} 毫秒",
+    voice_placeholder: "留空则保持当前音色",
+    voice_help: "TRTC 内置音色（flow）的 VoiceId。其他 TTS 服务商的音色需要只有你的后端持有的密钥。",
+    voice_suggestions: "常用音色",
+    keep: "保持不变",
+    interrupt_yes: "可以打断",
+    interrupt_never: "从不打断",
+    speech_placeholder: "留空则保持当前时长",
+    speech_help: "客户需连续说话多久机器人才停下；TRTC 默认 500 毫秒。仅在可以打断时生效。",
+    prompt_unavailable: "无法在 Switchboard 中修改：新的提示词会替换整份大模型配置，其中包括只有你的后端持有的大模型密钥。如需立即引导机器人，请使用“引导大模型”或隐藏提示。",
+    review: "检查修改",
+    review_title: "确认修改",
+    column_setting: "设置",
+    column_change: "当前 → 修改后",
+    unknown_short: "看不到",
+    already_set: "与当前相同",
+    cannot_restore: "标为“看不到”的当前值由你的后端设置，Switchboard 无法得知：修改后 Switchboard 不能把它改回原值。",
+    lock_note: "应用修改会让你持有本通话的锁：在你交还或锁过期之前，其他人不能修改它的设置或接管它。",
+    apply: "应用修改",
+    back: "返回修改",
+    last_change: "最近一次修改：",
+    change_line: "{field} → {value}",
+    problem_nothing: "请至少修改一项设置",
+    problem_voice_spaces: "VoiceId 中不能有空格",
+    problem_voice_long: "VoiceId 最多 {max} 个字符",
+    problem_speech_number: "说话时长须为整数毫秒，而不是“{text}”",
+    problem_speech_range: "说话时长须在 1 到 {max} 毫秒之间",
+    problem_speech_never: "选择“从不打断”时，打断所需说话时长不起作用",
+};
+
+const SETTINGS_EN: SettingsStrings = SettingsStrings {
+    hint: "Change the robot's voice and how the customer can interrupt it, for the rest of this call.",
+    open: "Edit settings…",
+    close: "Close",
+    current_title: "Current settings",
+    field_voice: "Voice",
+    field_interrupt: "Customer interrupts",
+    field_speech: "Speech needed to interrupt",
+    field_prompt: "System prompt",
+    current_unknown: "set by your backend at start; not visible to Switchboard",
+    current_set: "{value} (set by {name} at {at} into the call)",
+    now_label: "Now: ",
+    value_can_interrupt: "the customer can interrupt by speaking",
+    value_never: "never interrupted",
+    value_ms: "{ms} ms",
+    voice_placeholder: "Leave empty to keep the current voice",
+    voice_help: "A VoiceId of TRTC's built-in voices (flow). Voices of other TTS providers need keys only your backend holds.",
+    voice_suggestions: "Known voices",
+    keep: "Keep",
+    interrupt_yes: "Can interrupt",
+    interrupt_never: "Never",
+    speech_placeholder: "Leave empty to keep the current duration",
+    speech_help: "How long the customer must speak before the robot stops; TRTC's default is 500 ms. Used only when the customer can interrupt.",
+    prompt_unavailable: "Cannot be changed from Switchboard: a new prompt replaces the call's whole LLM configuration, including the LLM key only your backend holds. To guide the robot now, use Steer or hidden guidance.",
+    review: "Review change",
+    review_title: "Check the change",
+    column_setting: "Setting",
+    column_change: "Now → new",
+    unknown_short: "not visible",
+    already_set: "already so",
+    cannot_restore: "Values marked as not visible were set by your backend and Switchboard does not know them: once changed, Switchboard cannot put them back.",
+    lock_note: "Applying takes this call's lock for you: until you hand it back or the lock expires, nobody else can change its settings or take it over.",
+    apply: "Apply change",
+    back: "Back to edit",
+    last_change: "Last change: ",
+    change_line: "{field} → {value}",
+    problem_nothing: "Change at least one setting",
+    problem_voice_spaces: "A voice id has no spaces",
+    problem_voice_long: "A voice id is at most {max} characters",
+    problem_speech_number: "The speech duration must be a whole number of milliseconds, not \"{text}\"",
+    problem_speech_range: "The speech duration must be between 1 and {max} ms",
+    problem_speech_never: "The speech needed to interrupt has no effect when the customer can never interrupt",
+};
+
+/// The settings form's strings in `language`.
+pub fn settings(language: Language) -> &'static SettingsStrings {
+    match language {
+        Language::ZhCn => &SETTINGS_ZH_CN,
+        Language::En => &SETTINGS_EN,
+    }
+}
+
+impl SettingsStrings {
+    /// Every string with its name, for the completeness tests.
+    #[cfg(test)]
+    pub fn all(&self) -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("hint", self.hint),
+            ("open", self.open),
+            ("close", self.close),
+            ("current_title", self.current_title),
+            ("field_voice", self.field_voice),
+            ("field_interrupt", self.field_interrupt),
+            ("field_speech", self.field_speech),
+            ("field_prompt", self.field_prompt),
+            ("current_unknown", self.current_unknown),
+            ("current_set", self.current_set),
+            ("now_label", self.now_label),
+            ("value_can_interrupt", self.value_can_interrupt),
+            ("value_never", self.value_never),
+            ("value_ms", self.value_ms),
+            ("voice_placeholder", self.voice_placeholder),
+            ("voice_help", self.voice_help),
+            ("voice_suggestions", self.voice_suggestions),
+            ("keep", self.keep),
+            ("interrupt_yes", self.interrupt_yes),
+            ("interrupt_never", self.interrupt_never),
+            ("speech_placeholder", self.speech_placeholder),
+            ("speech_help", self.speech_help),
+            ("prompt_unavailable", self.prompt_unavailable),
+            ("review", self.review),
+            ("review_title", self.review_title),
+            ("column_setting", self.column_setting),
+            ("column_change", self.column_change),
+            ("unknown_short", self.unknown_short),
+            ("already_set", self.already_set),
+            ("cannot_restore", self.cannot_restore),
+            ("lock_note", self.lock_note),
+            ("apply", self.apply),
+            ("back", self.back),
+            ("last_change", self.last_change),
+            ("change_line", self.change_line),
+            ("problem_nothing", self.problem_nothing),
+            ("problem_voice_spaces", self.problem_voice_spaces),
+            ("problem_voice_long", self.problem_voice_long),
+            ("problem_speech_number", self.problem_speech_number),
+            ("problem_speech_range", self.problem_speech_range),
+            ("problem_speech_never", self.problem_speech_never),
+        ]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -424,6 +618,13 @@ mod tests {
     #[test]
     fn every_field_is_listed_for_the_completeness_tests() {
         super::super::check_listed(include_str!("call.rs"), "CallStrings", strings(Language::En).all().len());
+    }
+
+    #[test]
+    fn the_settings_form_has_every_string_in_both_languages() {
+        let (zh, en) = (settings(Language::ZhCn).all(), settings(Language::En).all());
+        super::super::check_tables(&zh, &en, &["change_line"]);
+        super::super::check_listed(include_str!("call.rs"), "SettingsStrings", settings(Language::En).all().len());
     }
 
     #[test]

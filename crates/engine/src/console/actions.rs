@@ -53,6 +53,10 @@ fn command(action: &SupervisorAction) -> Result<CallCommand, ConsoleError> {
     })
 }
 
+/// TRTC's built-in TTS (`TTSType` `flow`) and its one documented model.
+const FLOW: &str = "flow";
+const FLOW_MODEL: &str = "flow_01_turbo";
+
 fn update(change: &SettingsChange) -> Result<CallCommand, ConsoleError> {
     if change.is_empty() {
         return Err(HubError::Invalid { what: "the settings change", problem: "it changes nothing".into() }.into());
@@ -62,6 +66,11 @@ fn update(change: &SettingsChange) -> Result<CallCommand, ConsoleError> {
             let provider = typed(&voice.provider, "the voice's provider")?;
             let mut config = TTSConfig::new(provider);
             config.voice_id = Some(typed(&voice.voice_id, "the voice id")?);
+            // `Model` is required for TRTC's built-in voices, and the new TTSConfig replaces
+            // the call's whole one; `flow_01_turbo` is the only model flow documents.
+            if config.tts_type == FLOW {
+                config.model = Some(FLOW_MODEL.to_owned());
+            }
             Some(Box::new(config))
         }
         None => None,
@@ -162,6 +171,15 @@ mod tests {
         assert_eq!(interrupt_mode, Some(InterruptMode::Never));
         let tts = tts_config.unwrap();
         assert_eq!((tts.tts_type.as_str(), tts.voice_id.as_deref()), ("flow", Some("v-female-1")));
+        assert_eq!(tts.model.as_deref(), Some("flow_01_turbo"), "flow needs its Model in a replaced TTSConfig");
+        let other = SettingsChange {
+            voice: Some(VoiceChoice { provider: "cartesia".into(), voice_id: "a0e99841".into() }),
+            ..SettingsChange::default()
+        };
+        let CallCommand::Update { tts_config, .. } = command(&SupervisorAction::Update(other)).unwrap() else {
+            panic!("an update")
+        };
+        assert_eq!(tts_config.unwrap().model, None, "no model is guessed for other providers");
     }
 
     #[test]

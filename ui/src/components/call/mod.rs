@@ -1,6 +1,7 @@
 //! One live call's screen: the header (customer, scenario, duration, robot state, health),
 //! the turn strip, live subtitles, who is watching and who holds the lock, and the action
-//! bar (say a line, steer, take over / reply / hand back, stop with a confirmation).
+//! bar (say a line, steer, take over / reply / hand back, change settings through a
+//! reviewed form (`settings_form`), stop with a confirmation).
 //!
 //! It reads the call from the live board in the app state, so it updates as events arrive.
 //! Its own effects: `whoami` once (the role decides which actions are enabled), presence
@@ -11,6 +12,7 @@
 //! What deliberately does not live here: the view model (`view`, tested natively), the
 //! strip's markup (`strip`), the role and lock rules (the hub's, mirrored in `view`).
 
+mod settings_form;
 mod strip;
 pub mod view;
 
@@ -27,6 +29,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
+use self::settings_form::{CurrentSettings, SettingsForm};
 use self::strip::TurnStrip;
 use self::view::{availability, lifecycle, ActionContext, CallView, Sent};
 use super::app::AppContext;
@@ -314,6 +317,22 @@ pub fn CallScreen(props: &CallScreenProps) -> Html {
         })
     };
 
+    // Change settings: the form checks and reviews, this sends like the other actions.
+    let settings_blocked = reason(CommandAction::Update);
+    let on_settings = {
+        let send = send.clone();
+        Callback::from(move |(change, summary): (domain::api::SettingsChange, String)| {
+            send(SupervisorAction::Update(change), Some(summary));
+        })
+    };
+    let last_settings = sent
+        .items
+        .iter()
+        .rev()
+        .find(|item| item.action == CommandAction::Update)
+        .map(|item| lifecycle(item, Some(call), t));
+    let call_start = call.started_ms().or_else(|| call.turns().first().map(|turn| turn.first_ms()));
+
     let stop_blocked = reason(CommandAction::Stop);
     let open_stop = {
         let confirming_stop = confirming_stop.clone();
@@ -485,6 +504,9 @@ pub fn CallScreen(props: &CallScreenProps) -> Html {
                                 { disabled_note(&take_blocked, "take-over-reason") }
                             </div>
                         }
+
+                        <SettingsForm language={state.language} current={CurrentSettings::of(call)} {call_start}
+                            blocked={settings_blocked.clone()} last={last_settings} on_apply={on_settings} />
 
                         <div class="action action-stop">
                             <div class="action-head"><span class="action-name">{ t.action_stop }</span>{ role_tag(CommandAction::Stop) }</div>
