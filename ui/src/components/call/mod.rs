@@ -29,10 +29,13 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
+use crate::components::forms::field_value;
+
 use self::settings_form::{CurrentSettings, SettingsForm};
 use self::strip::TurnStrip;
 use self::view::{availability, lifecycle, ActionContext, CallView, Sent};
 use super::app::AppContext;
+use super::icons::{eye_icon, lock_icon};
 use crate::i18n::{call as call_strings, fill, strings};
 use crate::ipc::invoke;
 use crate::state::{Action, Screen};
@@ -236,11 +239,7 @@ pub fn CallScreen(props: &CallScreenProps) -> Html {
     let input = |handle: &UseStateHandle<String>| {
         let handle = handle.clone();
         Callback::from(move |event: InputEvent| {
-            let value = event
-                .target()
-                .and_then(|target| js_sys::Reflect::get(&target, &JsValue::from_str("value")).ok())
-                .and_then(|value| value.as_string())
-                .unwrap_or_default();
+            let value = field_value(&event);
             handle.set(value);
         })
     };
@@ -559,23 +558,5 @@ pub fn CallScreen(props: &CallScreenProps) -> Html {
                 </div>
             }
         </section>
-    }
-}
-
-fn eye_icon() -> Html {
-    html! {
-        <svg class="icon" viewBox="0 0 16 16" aria-hidden="true">
-            <path d="M1 8s2.6-5 7-5 7 5 7 5-2.6 5-7 5-7-5-7-5z" fill="none" stroke="currentColor" stroke-width="1.5" />
-            <circle cx="8" cy="8" r="2.2" fill="currentColor" />
-        </svg>
-    }
-}
-
-fn lock_icon() -> Html {
-    html! {
-        <svg class="icon" viewBox="0 0 16 16" aria-hidden="true">
-            <rect x="3" y="7" width="10" height="7" rx="1.5" fill="currentColor" />
-            <path d="M5.2 7V5a2.8 2.8 0 0 1 5.6 0v2" fill="none" stroke="currentColor" stroke-width="1.6" />
-        </svg>
     }
 }

@@ -23,9 +23,10 @@ use domain::api::{Language, SettingsChange, SupervisorRole, VoiceChoice};
 use domain::call::Call;
 use domain::event::{CommandAction, CommandStage};
 use domain::ids::SourceMs;
-use wasm_bindgen::JsValue;
 use web_sys::HtmlElement;
 use yew::prelude::*;
+
+use crate::components::forms::field_value;
 
 use super::view::Lifecycle;
 use crate::i18n::call::{settings as settings_strings, strings as call_strings, SettingsStrings};
@@ -465,11 +466,7 @@ pub fn SettingsForm(props: &SettingsFormProps) -> Html {
     let text_input = |apply: fn(&mut Draft, String)| {
         let draft = draft.clone();
         Callback::from(move |event: InputEvent| {
-            let value = event
-                .target()
-                .and_then(|target| js_sys::Reflect::get(&target, &JsValue::from_str("value")).ok())
-                .and_then(|value| value.as_string())
-                .unwrap_or_default();
+            let value = field_value(&event);
             let mut next = (*draft).clone();
             apply(&mut next, value);
             draft.set(next);

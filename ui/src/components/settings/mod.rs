@@ -17,6 +17,8 @@ use domain::api::{
 };
 use yew::prelude::*;
 
+pub(super) use crate::components::forms::field_value as input_value;
+
 use super::app::AppContext;
 use super::header::status_key;
 use crate::i18n::settings::{settings, SettingsStrings};
@@ -101,11 +103,6 @@ fn credentials(url: &str, token: &str, text: &SettingsStrings) -> Result<HubCred
     }
     Ok(HubCredentials { url: url.trim().to_owned(), token: token.trim().to_owned() })
 }
-
-fn input_value(event: &InputEvent) -> String {
-    event.target_unchecked_into::<web_sys::HtmlInputElement>().value()
-}
-
 #[function_component]
 fn HubSection() -> Html {
     let state = use_context::<AppContext>();
