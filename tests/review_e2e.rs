@@ -1,12 +1,15 @@
 //! End-to-end story of the review screen in the real app on its built-in demo: a finished
-//! demo call is found by a sentence it contained, its review opens at that sentence, the
-//! transcript's highlight follows the playhead, a note is added and listed; screenshots of
-//! the history and of a call's review in English and Chinese at 1280×800, 1024×768 and
-//! 768×1024 land in `artifacts/e2e/`.
+//! demo call with a recording is found by a sentence it contained, its review opens at that
+//! sentence, the recording is downloaded (progress shown, the file identical to the one the
+//! emulator's recorder wrote), the player loads the local file (its length is the WAV's),
+//! clicking a sentence seeks the audio there, playing it moves the highlighted sentence,
+//! and a note is added and listed; screenshots of the history, of a call's review and of
+//! the player playing, in English and Chinese, land in `artifacts/e2e/`.
 //!
-//! The built-in demo's traffic generator never starts a cloud recording (it only calls
-//! StartAIConversation), so its calls have no recording to download or play: the story
-//! checks that the review says so and moves the highlight by clicking sentences instead.
+//! Sound under Xvfb: the machine has GStreamer but no audio device or server (no
+//! PulseAudio, JACK or OSS device, no ALSA plugin), so WebKit's `autoaudiosink` falls back
+//! to a fake sink that still runs on the clock: playback really advances (`currentTime`
+//! moves in real time) though nothing is heard. The story asserts that advance.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -46,9 +49,9 @@ fn query_for(sentence: &str) -> Option<String> {
     })
 }
 
-/// Waits (at most `limit`) for an ended demo call with final sentences; answers its task
-/// id and one of them.
-async fn finished_call(app: &App, limit: Duration) -> Result<(String, String)> {
+/// Waits (at most `limit`) for an ended demo call with a recording file and final
+/// sentences; answers its task id, one of the sentences and the file (`call_recordings`).
+async fn finished_recorded_call(app: &App, limit: Duration) -> Result<(String, String, Value)> {
     let deadline = Instant::now() + limit;
     loop {
         let page = app.invoke("call_history", json!({ "limit": 50 })).await?;
@@ -57,13 +60,75 @@ async fn finished_call(app: &App, limit: Duration) -> Result<(String, String)> {
                 continue;
             }
             let task = call["call"].as_str().unwrap_or_default().to_owned();
+            let recordings = app.invoke("call_recordings", json!({ "call": task })).await?;
+            let Some(file) = recordings.as_array().and_then(|files| files.first()).cloned() else { continue };
             let events = app.invoke("call_events", json!({ "call": task })).await?;
             if let Some(sentence) = final_sentences(&events).into_iter().find(|s| query_for(s).is_some()) {
-                return Ok((task, sentence));
+                return Ok((task, sentence, file));
             }
         }
-        ensure!(Instant::now() < deadline, "no demo call ended with a sentence within {limit:?}");
+        ensure!(Instant::now() < deadline, "no recorded demo call ended with a sentence within {limit:?}");
         tokio::time::sleep(Duration::from_millis(1_000)).await;
+    }
+}
+
+/// The player's `<audio>` element as the window sees it (null before there is one).
+async fn audio(app: &App) -> Result<Value> {
+    let script = "const a = document.querySelector('.review-player audio'); if (!a) return null; \
+                  return { src: a.currentSrc, readyState: a.readyState, duration: a.duration, \
+                  currentTime: a.currentTime, paused: a.paused, error: a.error ? a.error.code : null };";
+    Ok(app.client.execute(script, vec![]).await?)
+}
+
+/// Each sentence's time label in seconds (`m:ss` into the recording; negative before it).
+async fn sentence_seconds(app: &App) -> Result<Vec<i64>> {
+    let labels = app
+        .client
+        .execute("return [...document.querySelectorAll('.review-sentence-time')].map(t => t.textContent)", vec![])
+        .await?;
+    let seconds = labels
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|label| {
+            let label = label.as_str().unwrap_or_default();
+            let (sign, clock) = label.strip_prefix('-').map_or((1, label), |rest| (-1, rest));
+            let value = clock.split(':').try_fold(0_i64, |total, part| part.parse::<i64>().map(|n| total * 60 + n));
+            value.map(|value| sign * value).map_err(|_| anyhow::anyhow!("a sentence time {label:?} is not m:ss"))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(seconds)
+}
+
+/// A WAV file's length in seconds from its header (`fmt ` byte rate, `data` size).
+fn wav_seconds(wav: &[u8]) -> Option<f64> {
+    let le32 = |at: usize| wav.get(at..at + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+    if wav.get(0..4)? != b"RIFF" || wav.get(8..12)? != b"WAVE" {
+        return None;
+    }
+    let (mut at, mut byte_rate, mut data) = (12, None, None);
+    while at + 8 <= wav.len() {
+        let size = le32(at + 4)? as usize;
+        match wav.get(at..at + 4)? {
+            b"fmt " => byte_rate = le32(at + 16),
+            b"data" => data = Some(size),
+            _ => {}
+        }
+        at += 8 + size + size % 2;
+    }
+    Some(data? as f64 / f64::from(byte_rate.filter(|rate| *rate > 0)?))
+}
+
+/// Files named `name` under `dir` (a few levels deep), for finding the recorder's original.
+fn files_named(dir: &std::path::Path, name: &str, depth: usize, found: &mut Vec<std::path::PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() && depth > 0 {
+            files_named(&path, name, depth - 1, found);
+        } else if path.file_name().is_some_and(|file| file == name) {
+            found.push(path);
+        }
     }
 }
 
@@ -102,7 +167,11 @@ where
 }
 
 async fn shots(app: &App, name: &str) -> Result<()> {
-    for (width, height) in [(1280, 800), (1024, 768), (768, 1024)] {
+    shots_at(app, name, &[(1280, 800), (1024, 768), (768, 1024)]).await
+}
+
+async fn shots_at(app: &App, name: &str, sizes: &[(u32, u32)]) -> Result<()> {
+    for &(width, height) in sizes {
         app.client.set_window_size(width, height).await?;
         tokio::time::sleep(Duration::from_millis(400)).await;
         let path = app.screenshot(&format!("{name}-{width}x{height}")).await?;
@@ -118,9 +187,10 @@ async fn a_finished_call_is_found_by_what_was_said_reviewed_in_sync_and_annotate
     let app = App::launch(&Launch::new(data.path(), "en_US.UTF-8")).await?;
     app.client.set_window_size(1280, 800).await?;
     app.wait_for("#connection-status", "Live").await?;
-    let (task, sentence) = finished_call(&app, Duration::from_secs(150)).await?;
+    let started = Instant::now();
+    let (task, sentence, file) = finished_recorded_call(&app, Duration::from_secs(150)).await?;
     let query = query_for(&sentence).expect("chosen for having one");
-    println!("call {task}: searching {query:?} from {sentence:?}");
+    println!("call {task} ({:?} in): searching {query:?} from {sentence:?}; recording {file}", started.elapsed());
 
     // History, then search.
     app.click("#nav-review").await?;
@@ -157,24 +227,92 @@ async fn a_finished_call_is_found_by_what_was_said_reviewed_in_sync_and_annotate
     );
     assert_eq!(count(&app, ".review-chart").await?, 1, "the timeline is drawn as SVG");
 
-    // The demo records nothing: the player says so.
-    let recordings = app.invoke("call_recordings", json!({ "call": task })).await?;
-    if recordings.as_array().is_some_and(Vec::is_empty) {
-        app.wait_text(".review-player", |text| text.contains("no recording")).await?;
-    } else {
-        println!("this call has recordings: {recordings}");
-    }
+    // The recording: downloaded with progress shown, then loaded from the local file.
+    app.wait_text(".review-download", |text| text == "Download the recording").await?;
+    app.client
+        .execute(
+            "window.__labels = []; new MutationObserver(() => { const b = document.querySelector('.review-download'); \
+             const t = b && b.textContent; if (t && window.__labels[window.__labels.length - 1] !== t) window.__labels.push(t); }) \
+             .observe(document.querySelector('.review-call'), { subtree: true, childList: true, characterData: true });",
+            vec![],
+        )
+        .await?;
+    app.click(".review-download").await?;
+    wait_until("the player loads the downloaded file", || async {
+        Ok(audio(&app).await?["readyState"].as_u64().unwrap_or(0) >= 1)
+    })
+    .await?;
+    let labels = app.client.execute("return window.__labels", vec![]).await?;
+    println!("download labels: {labels}");
+    assert!(
+        labels.as_array().into_iter().flatten().filter_map(Value::as_str).any(|label| {
+            label
+                .strip_prefix("Downloading ")
+                .and_then(|rest| rest.strip_suffix('%'))
+                .is_some_and(|n| n.parse::<u8>().is_ok())
+        }),
+        "the download showed its progress in percent: {labels}"
+    );
+    // Verified and identical to the file the emulator's recorder wrote.
+    let listed = app.invoke("call_recordings", json!({ "call": task })).await?;
+    let local = listed.as_array().into_iter().flatten().find(|view| view["name"] == file["name"]).cloned();
+    let local = local.expect("the downloaded file is still listed");
+    assert_eq!(local["verified"], Value::Bool(true), "{local}");
+    let path = std::path::PathBuf::from(local["localPath"].as_str().expect("a local path once downloaded"));
+    let bytes = std::fs::read(&path)?;
+    assert_eq!(local["localBytes"].as_u64(), Some(bytes.len() as u64), "the size recorded is the file's");
+    let mut originals = Vec::new();
+    files_named(data.path(), file["name"].as_str().unwrap_or_default(), 6, &mut originals);
+    let original = originals.into_iter().find(|candidate| *candidate != path).expect("the recorder's own file");
+    assert!(std::fs::read(&original)? == bytes, "{} is a byte-for-byte copy of {}", path.display(), original.display());
+    // The element plays that file: its length is the WAV's.
+    let wav = wav_seconds(&bytes).expect("the recording is a WAV");
+    let loaded = audio(&app).await?;
+    println!("audio element: {loaded}; the WAV lasts {wav:.3} s");
+    let duration = loaded["duration"].as_f64().unwrap_or(0.0);
+    assert!(wav > 1.0 && (duration - wav).abs() < 0.05, "the player's length {duration} s is the WAV's {wav:.3} s");
+    assert_eq!(loaded["error"], Value::Null);
+    app.wait_text(".review-player .review-file", |text| text.contains("Kept on this machine")).await?;
+    shots_at(&app, "review-player-en-loaded", &[(1280, 800), (768, 1024)]).await?;
 
-    // Clicking a sentence moves the highlight there (and the playhead with it).
-    let sentences = count(&app, ".review-sentence").await?;
-    let before = current_sentence(&app).await?;
-    let target = if before == Some(0) { sentences - 1 } else { 0 };
+    // Clicking a sentence seeks the audio to it and moves the highlight there.
+    let seconds = sentence_seconds(&app).await?;
+    let candidates: Vec<usize> = (0..seconds.len().saturating_sub(1)).filter(|&i| seconds[i] >= 0).collect();
+    // The sentence followed soonest by another one, so playing it soon moves the highlight.
+    let target = *candidates
+        .iter()
+        .min_by_key(|&&i| (seconds[i + 1] - seconds[i]).max(1))
+        .expect("a call with a recording has two sentences in it");
     app.click(&format!(".review-sentence[data-index='{target}']")).await?;
     wait_until("the highlight moves to the clicked sentence", || async {
-        Ok(current_sentence(&app).await? == Some(target))
+        Ok(current_sentence(&app).await? == Some(target as u64))
+    })
+    .await?;
+    let at = seconds[target] as f64;
+    wait_until("the audio is at the clicked sentence", || async {
+        let now = audio(&app).await?["currentTime"].as_f64().unwrap_or(-1.0);
+        Ok(now >= at - 0.05 && now < at + 1.05)
     })
     .await?;
     assert_eq!(count(&app, ".review-chart .playhead").await?, 1, "the playhead is on the timeline");
+
+    // Playing moves the highlight on by itself.
+    app.click(".review-play").await?;
+    wait_until("the highlight moves on while the recording plays", || async {
+        Ok(current_sentence(&app).await?.is_some_and(|index| index > target as u64))
+    })
+    .await?;
+    let playing = audio(&app).await?;
+    println!("while playing: {playing}; highlight at {:?} from {target}", current_sentence(&app).await?);
+    assert_eq!(playing["paused"], Value::Bool(false), "{playing}");
+    assert!(playing["currentTime"].as_f64().unwrap_or(0.0) > at + 0.5, "the audio advanced: {playing}");
+    assert_eq!(
+        app.client.find(Locator::Css(".review-play")).await?.attr("aria-label").await?.as_deref(),
+        Some("Pause")
+    );
+    shots_at(&app, "review-player-en-playing", &[(1280, 800), (768, 1024)]).await?;
+    app.click(".review-play").await?;
+    wait_until("the recording pauses", || async { Ok(audio(&app).await?["paused"] == Value::Bool(true)) }).await?;
 
     // A note, listed at once (stored locally first).
     let note = format!("Checked by the review story {}", std::process::id());
@@ -186,10 +324,18 @@ async fn a_finished_call_is_found_by_what_was_said_reviewed_in_sync_and_annotate
     // The same in Chinese.
     app.click("#lang-zh-CN").await?;
     app.wait_text("#transcript-title", |text| text == "文字稿").await?;
+    app.wait_text(".review-player .review-file", |text| text.contains("已保存在本机")).await?;
     shots(&app, "review-call-zh-CN").await?;
+    app.click(".review-play").await?;
+    wait_until("the recording plays again", || async { Ok(audio(&app).await?["paused"] == Value::Bool(false)) })
+        .await?;
+    assert_eq!(app.client.find(Locator::Css(".review-play")).await?.attr("aria-label").await?.as_deref(), Some("暂停"));
+    shots_at(&app, "review-player-zh-CN-playing", &[(1280, 800), (768, 1024)]).await?;
+    app.click(".review-play").await?;
     app.click(".review-back").await?;
     wait_until("the history is back", || async { Ok(count(&app, ".review-calls .review-row").await? > 0) }).await?;
     app.wait_text("#review-title", |text| text == "通话回顾").await?;
     shots(&app, "review-history-zh-CN").await?;
+    println!("story done in {:?}", started.elapsed());
     app.close().await
 }

@@ -1,20 +1,23 @@
 //! One call's review, from the local cache only (works with the hub unreachable): the
-//! header, the recording player (download, then play the local file through the asset
-//! protocol), the transcript in sync with the playhead, the SVG timeline, notes, tags, the
-//! QA score and export.
+//! header, the recording player (download with progress, then play the local file through
+//! the asset protocol — from memory where the window cannot, see [`super::media`]), the
+//! transcript in sync with the playhead, the SVG timeline, notes, tags, the QA score and
+//! export.
 //!
 //! The playhead is a time on the events' clock (source ms). With a recording it follows
-//! the audio (`file start + currentTime`, see [`super::model::recording_start`]); without
-//! one, clicking a sentence or the timeline moves it, so the transcript and timeline can
-//! still be walked through.
+//! the audio (`file start + currentTime`, see [`super::model::recording_start`]), and a
+//! click on a sentence, the timeline or the seek bar moves the audio there, also while it
+//! plays; without one, those clicks move the playhead alone, so the transcript and
+//! timeline can still be walked through. Player errors are kept as data and worded in the
+//! language shown.
 
 use std::rc::Rc;
 
 use domain::alert::FiredAlert;
 use domain::api::{
-    AddNote, AddNoteRequest, ApiError, CallRequest, CallReview, DownloadRecording, ExportCall, ExportRequest,
-    ExportSummary, GetAlerts, GetCallEvents, GetCallRecordings, GetCallReview, NoArgs, RecordingRef, RecordingView,
-    SetQaScore, SetQaScoreRequest, SetTags, SetTagsRequest,
+    AddNote, AddNoteRequest, ApiError, CallRequest, CallReview, DownloadRecording, ErrorCode, ExportCall,
+    ExportRequest, ExportSummary, GetAlerts, GetCallEvents, GetCallRecordings, GetCallReview, NoArgs, RecordingRef,
+    RecordingView, SetQaScore, SetQaScoreRequest, SetTags, SetTagsRequest,
 };
 use domain::call::Call;
 use domain::event::{Event as CallEvent, Speaker};
@@ -23,13 +26,14 @@ use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
 use super::history::{local_time, outcome};
-use super::media::{asset_url, describe, MediaElement};
+use super::media::{asset_url, blob_url, media_error, name_and_message, MediaElement, ObjectUrl};
 use super::model::{
-    bar_height, clock, fold_call, latency_ceiling, offset, recording_start, sentence_at, state_spans, transcript,
-    turn_latencies, Marker, MarkerKind, RecordingStart, Scale, Sentence, StartSource,
+    bar_height, clock, download_percent, file_seconds, fold_call, latency_ceiling, media_ms, needs_seek, offset,
+    recording_start, sentence_at, state_spans, transcript, turn_latencies, Marker, MarkerKind, PlaybackFailure,
+    RecordingStart, Scale, Sentence, StartSource,
 };
 use crate::components::app::AppContext;
-use crate::i18n::review::review;
+use crate::i18n::review::{review, ReviewStrings};
 use crate::i18n::{fill, strings};
 use crate::ipc::invoke;
 
@@ -278,6 +282,54 @@ struct PlayerProps {
     on_recording: Callback<RecordingView>,
 }
 
+/// What went wrong in the player, kept as data so it is shown in the language of the
+/// moment (switching language re-renders it).
+#[derive(Debug, Clone, PartialEq)]
+enum Problem {
+    /// The download failed; the engine's error says why.
+    Download(ApiError),
+    /// The local file cannot be played.
+    Playback(PlaybackFailure),
+}
+
+fn failure_text(failure: &PlaybackFailure, text: &ReviewStrings) -> String {
+    let reason = match failure {
+        PlaybackFailure::Aborted => text.player_failure_aborted,
+        PlaybackFailure::Unreadable => text.player_failure_unreadable,
+        PlaybackFailure::Decode => text.player_failure_decode,
+        PlaybackFailure::Unsupported => text.player_failure_unsupported,
+        PlaybackFailure::NotAllowed => text.player_failure_not_allowed,
+        PlaybackFailure::Other(message) => message.as_str(),
+    };
+    fill(text.player_cannot_play, &[("message", reason)])
+}
+
+fn problem_html(problem: &Problem, text: &ReviewStrings) -> Html {
+    match problem {
+        Problem::Download(error) => html! {
+            <div class="review-error-text review-player-error" role="alert">
+                <p>{ fill(text.player_download_failed, &[("message", &error.message)]) }</p>
+                if error.code == ErrorCode::Hub { <p>{ text.player_download_kept }</p> }
+            </div>
+        },
+        Problem::Playback(failure) => html! {
+            <p class="review-error-text review-player-error" role="alert">{ failure_text(failure, text) }</p>
+        },
+    }
+}
+
+/// Moves the audio to the playhead at `position` unless the audio put it there itself.
+fn seek_media(media: &MediaElement, position: u64, origin: u64, reported: Option<u64>) {
+    if media.ready_state() == 0 {
+        // Nothing loaded yet: `loadedmetadata` seeks.
+        return;
+    }
+    let wanted = file_seconds(position, origin, media.duration());
+    if needs_seek(position, reported, wanted, media.current_time()) {
+        media.set_current_time(wanted);
+    }
+}
+
 #[function_component]
 fn Player(props: &PlayerProps) -> Html {
     let state = use_context::<AppContext>();
@@ -285,22 +337,25 @@ fn Player(props: &PlayerProps) -> Html {
     let text = review(language);
     let audio = use_node_ref();
     let playing = use_state(|| false);
-    let duration = use_state(|| 0.0_f64);
-    let error = use_state(|| None::<String>);
+    // The file's length in seconds, once the element has loaded it.
+    let duration = use_state(|| None::<f64>);
+    let problem = use_state(|| None::<Problem>);
     let downloading = use_state(|| false);
+    // The file fetched into memory, played when the window cannot play the asset URL
+    // itself (WebKitGTK), and whether that fetch is under way.
+    let blob = use_state(|| None::<Rc<ObjectUrl>>);
+    let fetching = use_state(|| false);
+    // The playhead the audio itself reported last (its `timeupdate`): not a seek request.
+    let reported = use_mut_ref(|| None::<u64>);
     let origin = props.origin;
 
-    // Keep the audio where the playhead was put by a click (not while it drives it).
+    // Move the audio to a playhead put by a click, a search hit or the seek bar — also
+    // while it plays.
     {
-        let audio = audio.clone();
-        let playing = *playing;
+        let (audio, reported) = (audio.clone(), reported.clone());
         use_effect_with((props.position, origin), move |(position, origin)| {
             if let (Some(at), Some(element)) = (position, audio.get()) {
-                let media: &MediaElement = element.unchecked_ref();
-                let wanted = offset(*at, *origin).max(0) as f64 / 1_000.0;
-                if !playing && (media.current_time() - wanted).abs() > 0.25 {
-                    media.set_current_time(wanted);
-                }
+                seek_media(element.unchecked_ref(), *at, *origin, *reported.borrow());
             }
         });
     }
@@ -317,20 +372,18 @@ fn Player(props: &PlayerProps) -> Html {
         state.downloads.iter().find(|d| d.recording == file.recording && d.name == file.name).cloned()
     });
     let on_download = {
-        let (file, downloading, error, on_recording) =
-            (file.clone(), downloading.clone(), error.clone(), props.on_recording.clone());
+        let (file, downloading, problem, on_recording) =
+            (file.clone(), downloading.clone(), problem.clone(), props.on_recording.clone());
         Callback::from(move |_: MouseEvent| {
-            let (file, downloading, error, on_recording) =
-                (file.clone(), downloading.clone(), error.clone(), on_recording.clone());
+            let (file, downloading, problem, on_recording) =
+                (file.clone(), downloading.clone(), problem.clone(), on_recording.clone());
             downloading.set(true);
-            error.set(None);
+            problem.set(None);
             wasm_bindgen_futures::spawn_local(async move {
                 let which = RecordingRef { recording: file.recording.clone(), name: file.name.clone() };
                 match invoke::<DownloadRecording>(&which).await {
                     Ok(view) => on_recording.emit(view),
-                    Err(failure) => {
-                        error.set(Some(fill(text.player_download_failed, &[("message", &failure.message)])))
-                    }
+                    Err(failure) => problem.set(Some(Problem::Download(failure))),
                 }
                 downloading.set(false);
             });
@@ -338,15 +391,16 @@ fn Player(props: &PlayerProps) -> Html {
     };
 
     let Some(path) = file.local_path.clone() else {
+        // This download's progress (the engine reports it as it goes; a resumed part counts).
+        let shown = progress.filter(|_| *downloading);
+        let percent = shown.as_ref().and_then(|p| download_percent(p.bytes, p.total));
         let label = if *downloading {
-            let shown = match progress {
-                Some(p) => match p.total.filter(|total| *total > 0) {
-                    Some(total) => format!("{}%", p.bytes.saturating_mul(100) / total),
-                    None => format!("{} KB", p.bytes / 1024),
-                },
-                None => "…".to_owned(),
+            let amount = match (percent, shown) {
+                (Some(percent), _) => format!("{percent}%"),
+                (None, Some(p)) => format!("{} KB", p.bytes / 1024),
+                (None, None) => "…".to_owned(),
             };
-            fill(text.player_downloading, &[("progress", &shown)])
+            fill(text.player_downloading, &[("progress", &amount)])
         } else if file.local_bytes > 0 {
             text.player_resume.to_owned()
         } else {
@@ -356,52 +410,78 @@ fn Player(props: &PlayerProps) -> Html {
             <section class="review-panel review-player" aria-labelledby="player-title">
                 <h3 id="player-title" class="review-panel-title">{ text.player_title }</h3>
                 <p class="review-file">{ &file.name }</p>
-                <button type="button" class="review-button primary review-download" disabled={*downloading} onclick={on_download}>{ label }</button>
-                if let Some(message) = &*error { <p class="review-error-text" role="alert">{ message }</p> }
+                <div class="review-controls">
+                    <button type="button" class="review-button primary review-download" disabled={*downloading}
+                        aria-busy={downloading.then_some("true")} onclick={on_download}>{ label }</button>
+                    if *downloading {
+                        <progress class="review-progress" aria-label={text.player_progress_label} max="100"
+                            value={percent.map(|percent| percent.to_string())} />
+                    }
+                </div>
+                if let Some(problem) = &*problem { { problem_html(problem, text) } }
             </section>
         };
     };
 
     let url = asset_url(&path);
+    let src = match (&*blob, &url) {
+        (Some(blob), _) => Some(blob.as_str().to_owned()),
+        (None, Ok(url)) => Some(url.clone()),
+        (None, Err(_)) => None,
+    };
     let on_time = {
-        let (audio, on_position) = (audio.clone(), props.on_position.clone());
+        let (audio, on_position, reported) = (audio.clone(), props.on_position.clone(), reported.clone());
         Callback::from(move |_: Event| {
             if let Some(element) = audio.get() {
                 let media: &MediaElement = element.unchecked_ref();
-                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-                let played = (media.current_time().max(0.0) * 1_000.0).round() as u64;
-                on_position.emit(origin + played);
+                let at = origin + media_ms(media.current_time());
+                *reported.borrow_mut() = Some(at);
+                on_position.emit(at);
             }
         })
     };
     let on_meta = {
-        let (audio, duration) = (audio.clone(), duration.clone());
+        let (audio, duration, problem, reported) = (audio.clone(), duration.clone(), problem.clone(), reported.clone());
+        let position = props.position;
         Callback::from(move |_: Event| {
             if let Some(element) = audio.get() {
                 let media: &MediaElement = element.unchecked_ref();
-                duration.set(if media.duration().is_finite() { media.duration() } else { 0.0 });
+                // Loaded; a length the file does not tell (a stream) shows as 0:00.
+                let seconds = media.duration();
+                duration.set(Some(if seconds.is_finite() && seconds > 0.0 { seconds } else { 0.0 }));
+                problem.set(None);
+                // Start where the playhead already is (a search hit, a sentence clicked
+                // before the download).
+                *reported.borrow_mut() = None;
+                if let Some(at) = position {
+                    seek_media(media, at, origin, None);
+                }
             }
         })
     };
     let on_toggle = {
-        let (audio, error) = (audio.clone(), error.clone());
+        let (audio, problem) = (audio.clone(), problem.clone());
         Callback::from(move |_: MouseEvent| {
             let Some(element) = audio.get() else { return };
             let media: &MediaElement = element.unchecked_ref();
-            if media.paused() {
-                match media.play() {
-                    Ok(promise) => {
-                        let error = error.clone();
-                        wasm_bindgen_futures::spawn_local(async move {
-                            if let Err(failure) = wasm_bindgen_futures::JsFuture::from(promise).await {
-                                error.set(Some(describe(&failure)));
-                            }
-                        });
-                    }
-                    Err(failure) => error.set(Some(describe(&failure))),
-                }
-            } else {
+            if !media.paused() {
                 media.pause();
+                return;
+            }
+            let rejected = |problem: &UseStateHandle<Option<Problem>>, error: &wasm_bindgen::JsValue| {
+                let (name, message) = name_and_message(error);
+                problem.set(Some(Problem::Playback(PlaybackFailure::from_rejection(&name, &message))));
+            };
+            match media.play() {
+                Ok(promise) => {
+                    let problem = problem.clone();
+                    wasm_bindgen_futures::spawn_local(async move {
+                        if let Err(failure) = wasm_bindgen_futures::JsFuture::from(promise).await {
+                            rejected(&problem, &failure);
+                        }
+                    });
+                }
+                Err(failure) => rejected(&problem, &failure),
             }
         })
     };
@@ -424,39 +504,71 @@ fn Player(props: &PlayerProps) -> Html {
         Callback::from(move |_: Event| playing.set(false))
     };
     let on_error = {
-        let error = error.clone();
-        Callback::from(move |_: Event| error.set(Some("the file could not be decoded".to_owned())))
+        let (audio, problem, playing) = (audio.clone(), problem.clone(), playing.clone());
+        let (blob, fetching, asset) = (blob.clone(), fetching.clone(), url.clone().ok());
+        Callback::from(move |_: Event| {
+            playing.set(false);
+            let failure = audio
+                .get()
+                .and_then(|element| media_error(element.unchecked_ref()))
+                .map_or(PlaybackFailure::Decode, |(code, message)| PlaybackFailure::from_media_error(code, &message));
+            // The asset URL is not playable here (WebKitGTK): play the same file from memory.
+            if let (PlaybackFailure::Unsupported, None, Some(asset)) = (&failure, &*blob, &asset) {
+                if !*fetching {
+                    let (blob, fetching, problem, asset) =
+                        (blob.clone(), fetching.clone(), problem.clone(), asset.clone());
+                    fetching.set(true);
+                    wasm_bindgen_futures::spawn_local(async move {
+                        match blob_url(&asset).await {
+                            Ok(url) => blob.set(Some(Rc::new(url))),
+                            Err(failure) => problem.set(Some(Problem::Playback(failure))),
+                        }
+                        fetching.set(false);
+                    });
+                }
+                return;
+            }
+            problem.set(Some(Problem::Playback(failure)));
+        })
     };
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let total_ms = (*duration * 1_000.0).round() as u64;
-    let at_ms = props.position.map_or(0, |at| offset(at, origin).max(0).unsigned_abs());
+    let total_ms = duration.map_or(0, media_ms);
+    let at_ms = props.position.map_or(0, |at| at.saturating_sub(origin)).min(total_ms);
     let approximate = props.start.is_some_and(|start| start.source == StartSource::CallStart);
     html! {
         <section class="review-panel review-player" aria-labelledby="player-title">
             <h3 id="player-title" class="review-panel-title">{ text.player_title }</h3>
-            { match url {
-                Ok(url) => html! {
+            { match (src, url) {
+                (Some(src), _) => html! {
                     <>
-                        <audio ref={audio} src={url} preload="metadata" ontimeupdate={on_time} onloadedmetadata={on_meta}
-                            onplay={on_playing.clone()} onpause={on_paused.clone()} onended={on_paused} onerror={on_error} />
+                        <audio ref={audio} {src} preload="auto" ontimeupdate={on_time} onloadedmetadata={on_meta}
+                            onplay={on_playing.clone()} onplaying={on_playing} onpause={on_paused.clone()}
+                            onended={on_paused} onerror={on_error} />
                         <div class="review-controls">
                             <button type="button" class="review-button primary review-play" onclick={on_toggle}
+                                disabled={duration.is_none()}
                                 aria-label={if *playing { text.player_pause } else { text.player_play }}>
                                 { if *playing { "❚❚" } else { "▶" } }
                             </button>
                             <input type="range" class="review-seek" aria-label={text.player_seek} min="0"
-                                max={total_ms.max(1).to_string()} step="100" value={at_ms.min(total_ms).to_string()} oninput={on_seek} />
-                            <span class="review-time">{ format!("{} / {}", clock(i64::try_from(at_ms).unwrap_or(0)), clock(i64::try_from(total_ms).unwrap_or(0))) }</span>
+                                disabled={duration.is_none()}
+                                max={total_ms.max(1).to_string()} step="100" value={at_ms.to_string()} oninput={on_seek} />
+                            <span class="review-time">
+                                { format!("{} / {}", clock(i64::try_from(at_ms).unwrap_or(0)), clock(i64::try_from(total_ms).unwrap_or(0))) }
+                            </span>
                         </div>
-                        <p class="review-file">{ &file.name }{ " · " }{ text.player_local }</p>
+                        <p class="review-file">
+                            { &file.name }{ " · " }
+                            { if duration.is_some() || problem.is_some() { text.player_local } else { text.player_loading } }
+                        </p>
                     </>
                 },
-                Err(message) => html! { <p class="review-error-text" role="alert">{ fill(text.player_cannot_play, &[("message", &message)]) }</p> },
+                (None, Err(message)) => html! {
+                    <p class="review-error-text" role="alert">{ failure_text(&PlaybackFailure::Other(message), text) }</p>
+                },
+                (None, Ok(_)) => html! {},
             } }
             if approximate { <p class="review-muted">{ text.player_approximate }</p> }
-            if let Some(message) = &*error {
-                <p class="review-error-text" role="alert">{ fill(text.player_cannot_play, &[("message", message)]) }</p>
-            }
+            if let Some(problem) = &*problem { { problem_html(problem, text) } }
         </section>
     }
 }

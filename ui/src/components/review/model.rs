@@ -325,6 +325,86 @@ pub fn offset(at_ms: u64, origin_ms: u64) -> i64 {
     i64::try_from(difference).unwrap_or(if difference < 0 { i64::MIN } else { i64::MAX })
 }
 
+/// How far a download is, in whole percent, when its size is known (and not zero).
+pub fn download_percent(bytes: u64, total: Option<u64>) -> Option<u8> {
+    let total = total.filter(|total| *total > 0)?;
+    let percent = u128::from(bytes.min(total)) * 100 / u128::from(total);
+    u8::try_from(percent).ok()
+}
+
+/// A media element's time (seconds; NaN before it knows, never negative in practice) as
+/// whole ms into the file.
+pub fn media_ms(seconds: f64) -> u64 {
+    if !seconds.is_finite() || seconds <= 0.0 {
+        return 0;
+    }
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // finite, positive, rounded
+    let ms = (seconds * 1_000.0).round().min(u64::MAX as f64) as u64;
+    ms
+}
+
+/// Where in the file (seconds) the playhead at `at_ms` on the events' clock is, for a
+/// file whose first sample is at `origin_ms`: 0 before the file starts, and not past
+/// `duration_s` when that is known.
+pub fn file_seconds(at_ms: u64, origin_ms: u64, duration_s: f64) -> f64 {
+    #[allow(clippy::cast_precision_loss)] // offsets into a call are far below 2^52 ms
+    let seconds = at_ms.saturating_sub(origin_ms) as f64 / 1_000.0;
+    if duration_s.is_finite() && duration_s > 0.0 {
+        seconds.min(duration_s)
+    } else {
+        seconds
+    }
+}
+
+/// Whether the audio must be moved to the playhead at `position` (source ms): not when
+/// the audio itself put the playhead there (`reported`, its last `timeupdate`), nor when it
+/// is already within a quarter second of it.
+pub fn needs_seek(position: u64, reported: Option<u64>, wanted_s: f64, current_s: f64) -> bool {
+    reported != Some(position) && (!current_s.is_finite() || (current_s - wanted_s).abs() > 0.25)
+}
+
+/// Why the audio element cannot play the file, as the screen explains it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlaybackFailure {
+    /// Loading was stopped (`MEDIA_ERR_ABORTED`, `AbortError`).
+    Aborted,
+    /// The file could not be read (`MEDIA_ERR_NETWORK`): moved, deleted or not allowed.
+    Unreadable,
+    /// The file is damaged or in an unknown encoding (`MEDIA_ERR_DECODE`).
+    Decode,
+    /// The window cannot play this kind of file or has no way to (`MEDIA_ERR_SRC_NOT_SUPPORTED`,
+    /// `NotSupportedError`) — e.g. no media framework for the format.
+    Unsupported,
+    /// The window refused to start sound (`NotAllowedError`).
+    NotAllowed,
+    /// Anything else: the browser's own words.
+    Other(String),
+}
+
+impl PlaybackFailure {
+    /// From the element's `error` (a `MediaError`: `code` 1–4 and an optional message).
+    pub fn from_media_error(code: u16, message: &str) -> PlaybackFailure {
+        match code {
+            1 => PlaybackFailure::Aborted,
+            2 => PlaybackFailure::Unreadable,
+            3 => PlaybackFailure::Decode,
+            4 => PlaybackFailure::Unsupported,
+            _ => PlaybackFailure::Other(format!("{code} {message}").trim().to_owned()),
+        }
+    }
+
+    /// From the `DOMException` that `play()` rejected with (its `name` and `message`).
+    pub fn from_rejection(name: &str, message: &str) -> PlaybackFailure {
+        match name {
+            "NotAllowedError" => PlaybackFailure::NotAllowed,
+            "NotSupportedError" => PlaybackFailure::Unsupported,
+            "AbortError" => PlaybackFailure::Aborted,
+            _ if message.trim().is_empty() => PlaybackFailure::Other(name.to_owned()),
+            _ => PlaybackFailure::Other(message.trim().to_owned()),
+        }
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 #[path = "model_tests.rs"]

@@ -206,3 +206,57 @@ fn clocks_read_minutes_and_seconds_and_offsets_can_be_negative() {
     assert_eq!(offset(T0, T0 + 2_000), -2_000);
     assert_eq!(offset(T0 + 2_000, T0), 2_000);
 }
+
+#[test]
+fn download_progress_is_a_whole_percentage_only_when_the_size_is_known() {
+    assert_eq!(download_percent(0, Some(2_000)), Some(0));
+    assert_eq!(download_percent(999, Some(2_000)), Some(49));
+    assert_eq!(download_percent(2_000, Some(2_000)), Some(100));
+    assert_eq!(download_percent(5_000, Some(2_000)), Some(100), "never past the whole file");
+    assert_eq!(download_percent(u64::MAX - 1, Some(u64::MAX)), Some(99), "no overflow near the top");
+    assert_eq!(download_percent(10, None), None);
+    assert_eq!(download_percent(10, Some(0)), None, "an empty size says nothing");
+}
+
+#[test]
+fn the_audio_time_maps_onto_the_events_clock_and_back() {
+    assert_eq!(media_ms(12.3456), 12_346);
+    assert_eq!(media_ms(f64::NAN), 0, "before the element knows");
+    assert_eq!(media_ms(-1.0), 0);
+    assert_eq!(media_ms(f64::INFINITY), 0);
+    // A sentence 7.5 s after the file's first sample plays 7.5 s into the file.
+    assert!((file_seconds(T0 + 7_500, T0, 60.0) - 7.5).abs() < 1e-9);
+    assert!(file_seconds(T0 - 3_000, T0, 60.0).abs() < 1e-9, "before the file: its start");
+    assert!((file_seconds(T0 + 90_000, T0, 60.0) - 60.0).abs() < 1e-9, "past the file: its end");
+    assert!((file_seconds(T0 + 90_000, T0, f64::NAN) - 90.0).abs() < 1e-9, "no length known yet");
+}
+
+#[test]
+fn the_audio_is_moved_only_to_a_playhead_it_did_not_report_itself() {
+    // A click on a sentence 10 s in while the audio is at 2 s: seek.
+    assert!(needs_seek(T0 + 10_000, Some(T0 + 2_000), 10.0, 2.0));
+    // The audio's own report coming back (it has moved on a little since): leave it playing.
+    assert!(!needs_seek(T0 + 2_000, Some(T0 + 2_000), 2.0, 2.2));
+    // A click within a quarter second of where it is: nothing to do.
+    assert!(!needs_seek(T0 + 2_100, Some(T0 + 2_000), 2.1, 2.0));
+    // Before the audio said anything (just loaded, a search hit to open at): seek.
+    assert!(needs_seek(T0 + 5_000, None, 5.0, 0.0));
+    assert!(needs_seek(T0 + 5_000, None, 5.0, f64::NAN));
+}
+
+#[test]
+fn playback_failures_are_named_from_media_errors_and_play_rejections() {
+    assert_eq!(PlaybackFailure::from_media_error(1, ""), PlaybackFailure::Aborted);
+    assert_eq!(PlaybackFailure::from_media_error(2, "x"), PlaybackFailure::Unreadable);
+    assert_eq!(PlaybackFailure::from_media_error(3, ""), PlaybackFailure::Decode);
+    assert_eq!(PlaybackFailure::from_media_error(4, "no source"), PlaybackFailure::Unsupported);
+    assert_eq!(PlaybackFailure::from_media_error(9, "odd"), PlaybackFailure::Other("9 odd".into()));
+    assert_eq!(PlaybackFailure::from_rejection("NotAllowedError", "user gesture"), PlaybackFailure::NotAllowed);
+    assert_eq!(PlaybackFailure::from_rejection("NotSupportedError", ""), PlaybackFailure::Unsupported);
+    assert_eq!(PlaybackFailure::from_rejection("AbortError", ""), PlaybackFailure::Aborted);
+    assert_eq!(
+        PlaybackFailure::from_rejection("Error", " no audio sink "),
+        PlaybackFailure::Other("no audio sink".into())
+    );
+    assert_eq!(PlaybackFailure::from_rejection("Error", ""), PlaybackFailure::Other("Error".into()));
+}
