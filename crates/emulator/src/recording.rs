@@ -4,7 +4,8 @@
 //! The recorder collects every final spoken line in the room (the 10000 subtitles: who,
 //! what, when). It stops on `DeleteCloudRecording` (302 `LeaveCode` 0) or after
 //! `RecordParams.MaxIdleTime` (default 30 s, divided by the speed) without any room message
-//! (302 `LeaveCode` 99). Then it speaks each line with espeak-ng ([`crate::audio`]), in
+//! while no conversation runs in the room (302 `LeaveCode` 99): a quiet stretch inside a
+//! call does not end its recording. Then it speaks each line with espeak-ng ([`crate::audio`]), in
 //! the voice it was said in (the robot's `TTSConfig` voice id when the line was planned, so
 //! a call whose voice was updated mid-call is recorded in both voices), and writes the files under `<data-dir>/recordings/<TaskId>/`, named as in §5.4:
 //! `<SdkAppId>_<RoomId>.wav` for RecordMode 2 (mixed) and
@@ -235,7 +236,15 @@ impl Recorder {
             let leave_code = loop {
                 tokio::select! {
                     _ = &mut stop_rx => break LEAVE_API_STOP,
-                    () = tokio::time::sleep_until(deadline) => break LEAVE_IDLE,
+                    () = tokio::time::sleep_until(deadline) => {
+                        // Quiet, but the call is still on: TRTC counts idle time only
+                        // without anyone in the room.
+                        let in_use = cloud.upgrade().is_some_and(|cloud| cloud.room_in_use(spec.sdk_app_id, &spec.room_id));
+                        if !in_use {
+                            break LEAVE_IDLE;
+                        }
+                        deadline = tokio::time::Instant::now() + idle;
+                    }
                     received = rooms.recv() => match received {
                         Ok(message) if message.room_id == spec.room_id => {
                             deadline = tokio::time::Instant::now() + idle;

@@ -112,6 +112,14 @@ impl Tasks {
         Ok(id)
     }
 
+    /// Whether an AI conversation is still running in `room_id` of `sdk_app_id`: its
+    /// robot and customer are in the room, so a recorder there is not idle.
+    pub fn room_in_use(&self, sdk_app_id: u64, room_id: &str) -> bool {
+        self.ai
+            .values()
+            .any(|task| task.stopped_ms.is_none() && task.sdk_app_id == sdk_app_id && task.room_id == room_id)
+    }
+
     /// A task and its status, if it still exists.
     pub fn ai(&mut self, task_id: &str, now_ms: u64) -> Option<(&mut AiTask, AiStatus)> {
         self.expire(now_ms);
@@ -213,11 +221,13 @@ fn new_task_id(prefix: &str, now_ms: u64, counter: u64) -> String {
 mod tests {
     use super::*;
 
+    const APP: u64 = 1_400_000_000;
+
     fn task(room: &str, robot: &str, session: Option<&str>) -> AiTask {
         AiTask {
             task_id: String::new(),
             session_id: session.map(str::to_owned),
-            sdk_app_id: 1_400_000_000,
+            sdk_app_id: APP,
             room_id: room.into(),
             robot_user_id: robot.into(),
             target_user_id: "customer".into(),
@@ -238,6 +248,17 @@ mod tests {
         assert_eq!(tasks.ai(&id, 5_001).unwrap().1, AiStatus::Stopped);
         assert_eq!(tasks.stop(&id, 5_002), Err(TaskError::TaskNotExist), "stopping twice is an error");
         assert!(tasks.ai(&id, 5_000 + STOPPED_GRACE_MS).is_none(), "gone after the grace period");
+    }
+
+    #[test]
+    fn a_room_is_in_use_while_a_conversation_runs_there() {
+        let mut tasks = Tasks::default();
+        let id = tasks.start(task("r1", "robot", None), 1_000).unwrap();
+        assert!(tasks.room_in_use(APP, "r1"));
+        assert!(!tasks.room_in_use(APP, "r2"), "another room");
+        assert!(!tasks.room_in_use(APP + 1, "r1"), "another application's room of the same name");
+        tasks.stop(&id, 2_000).unwrap();
+        assert!(!tasks.room_in_use(APP, "r1"), "the conversation ended");
     }
 
     #[test]

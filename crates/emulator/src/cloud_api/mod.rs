@@ -137,6 +137,12 @@ impl Cloud {
         }
     }
 
+    /// Whether a conversation is running in the room: a recorder there is not idle, however
+    /// quiet the room is (TRTC's `MaxIdleTime` counts time without anyone in the room).
+    pub(crate) fn room_in_use(&self, sdk_app_id: u64, room_id: &str) -> bool {
+        self.tasks().room_in_use(sdk_app_id, room_id)
+    }
+
     /// A recorder stopped on its own (idle): its task exits and is no longer addressable.
     pub(crate) fn recording_ended(&self, sdk_app_id: u64, task_id: &str) {
         // Already deleted through the API is fine.
