@@ -67,8 +67,12 @@ async fn start(link: Rc<Link>, dispatcher: UseReducerDispatcher<AppState>) {
                     LiveUpdate::Events { events } => events.iter().map(|event| event.source_ms.0).collect(),
                     _ => Vec::new(),
                 };
+                let reset = update == LiveUpdate::Reset;
                 dispatcher.dispatch(Action::LiveUpdated(update));
                 crate::perf::after_paint(times);
+                if reset {
+                    resync(link.clone(), dispatcher.clone());
+                }
             }
             Err(error) => {
                 dispatcher.dispatch(Action::LiveFailed(error));

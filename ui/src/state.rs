@@ -266,6 +266,8 @@ impl Reducible for AppState {
                     None => downloads.push(progress),
                 }
             }
+            // The hook asks for a new snapshot; until it comes, updates wait.
+            Action::LiveUpdated(LiveUpdate::Reset) => next.update_live(LiveFeed::restart),
             Action::LiveUpdated(LiveUpdate::Alert { alert }) => {
                 let alerts = Rc::make_mut(&mut next.alerts);
                 alerts.push(alert);
@@ -408,5 +410,33 @@ mod tests {
         assert_eq!(next.screen, call);
         assert_eq!(next.live, state.live);
         assert_eq!(next.language, state.language);
+    }
+
+    #[test]
+    fn a_reset_waits_for_a_new_snapshot_whose_sequence_numbers_start_again() {
+        // The board of one hub, folded up to seq 22.
+        let mut first = Script::new(5_000);
+        let old = first.call("t-old", 0);
+        let last = old.last().unwrap().seq.unwrap().0;
+        let state = start().reduce(Action::SnapshotLoaded(LiveSnapshot {
+            events: old,
+            last_seq: last,
+            connection: ConnectionStatus::Live,
+        }));
+        // The shell switched hubs: its new board starts again at seq 1.
+        let state = state.reduce(Action::LiveUpdated(LiveUpdate::Reset));
+        assert!(!state.live.read().unwrap().has_snapshot(), "waiting for the new board");
+        let mut second = Script::new(9_000);
+        let new = second.call("t-new", 0);
+        let new_last = new.last().unwrap().seq.unwrap().0;
+        assert!(new_last <= last, "the new hub's numbers are not above the old ones");
+        let state = state.reduce(Action::SnapshotLoaded(LiveSnapshot {
+            events: new,
+            last_seq: new_last,
+            connection: ConnectionStatus::Live,
+        }));
+        let feed = state.live.read().unwrap();
+        assert!(feed.board().call(&TaskId::new("t-new")).is_some(), "the new board is shown whole");
+        assert!(feed.board().call(&TaskId::new("t-old")).is_none(), "the old hub's call is gone");
     }
 }

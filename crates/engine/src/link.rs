@@ -241,6 +241,9 @@ async fn run_inner(
 ) -> Result<(), String> {
     let cache = open_cache(state, config, sink.as_ref()).await?;
     restore(state, &cache).await.map_err(|err| err.to_string())?;
+    // The window may have taken its snapshot before the restore (or of another hub's
+    // board): it must take a new one.
+    sink.live(LiveUpdate::Reset);
 
     // Keep the demo alive for as long as the link runs.
     let (client, demo) = match &config.hub_url {

@@ -429,6 +429,12 @@ async fn a_wall_of_more_live_calls_than_a_cache_page_is_restored_whole_at_start(
         board.live_calls().count()
     };
     wait_until(Duration::from_secs(30), "all live calls restored", || live() == CALLS).await;
+    // The window is told to take a new snapshot once the board is restored: one it took
+    // while the cache was being read would miss the restored calls.
+    wait_until(Duration::from_secs(10), "a reset is sent after the restore", || {
+        sink.updates.lock().unwrap().contains(&LiveUpdate::Reset)
+    })
+    .await;
     console.stop_link().await;
     hub.stop().await;
 }

@@ -97,6 +97,10 @@ pub enum LiveUpdate {
     Alert { alert: FiredAlert },
     /// A recording download moved on.
     Download { progress: DownloadProgress },
+    /// The shell's board was replaced — restored from the cache when a link starts, or
+    /// another hub's after switching — so sequence numbers folded so far say nothing about
+    /// it: drop the board and fetch a new snapshot.
+    Reset,
 }
 
 /// How far a recording download is.
