@@ -10,8 +10,6 @@
 //! What deliberately does not: health rules or the robot-state derivation (both are
 //! `domain`'s fold; this module only reads them), and any markup (`components::tile`).
 
-use std::collections::BTreeMap;
-
 use domain::board::Board;
 use domain::call::{Call, CallStatus, HealthLevel, HealthPolicy, HealthReason};
 use domain::event::{RobotState, Speaker};
@@ -192,11 +190,12 @@ impl WallFilter {
         *self == WallFilter::default()
     }
 
-    pub fn keeps(&self, entry: &Entry) -> bool {
+    /// Whether `entry`, with `alerts` unacknowledged alerts, stays on the wall.
+    pub fn keeps(&self, entry: &Entry, alerts: usize) -> bool {
         self.activity.is_none_or(|activity| entry.activity == activity)
             && (!self.has_error || entry.errors > 0)
             && (!self.slow || entry.slow)
-            && (!self.alerted || entry.alerts > 0)
+            && (!self.alerted || alerts > 0)
             && (!self.taken_over || entry.taken_over)
     }
 }
@@ -291,7 +290,6 @@ pub struct Entry {
     pub reasons: Vec<HealthReason>,
     pub errors: usize,
     pub slow: bool,
-    pub alerts: usize,
     pub taken_over: bool,
 }
 
@@ -304,15 +302,10 @@ pub struct WallView {
 
 impl WallView {
     /// The live calls of `board` at `now`, worst health first (`Board::by_health`: then
-    /// the longer call, then the task id), in the language of `text`; `alerts` counts the
-    /// unacknowledged alerts per task id.
-    pub fn build(
-        board: &Board,
-        policy: &HealthPolicy,
-        now: SourceMs,
-        text: &Strings,
-        alerts: &BTreeMap<String, usize>,
-    ) -> WallView {
+    /// the longer call, then the task id), in the language of `text`. Alerts are not part of
+    /// it: they arrive one by one, and each must not rebuild a wall of a thousand calls
+    /// (the filter and the tiles take their counts).
+    pub fn build(board: &Board, policy: &HealthPolicy, now: SourceMs, text: &Strings) -> WallView {
         let live: Vec<_> = board.by_health(policy, now).into_iter().filter(|(call, _)| call.is_live()).collect();
         let since = now.0.saturating_sub(LATENCY_WINDOW_MS);
         let mut recent = Vec::new();
@@ -339,7 +332,6 @@ impl WallView {
                     activity: Activity::of(call),
                     errors: call.counts().errors,
                     slow,
-                    alerts: alerts.get(call.task().as_str()).copied().unwrap_or(0),
                     taken_over: call.oversight().taken_over_by().is_some(),
                     reasons: health.reasons,
                 }
@@ -367,16 +359,17 @@ impl WallView {
         WallView { summary, entries }
     }
 
-    /// The tile of `entry`, from the same board at the same `now`; `None` if the call is
-    /// no longer on `board`.
+    /// The tile of `entry` with its `alerts`, from the same board at the same `now`; `None`
+    /// if the call is no longer on `board`.
     pub fn tile(
         entry: &Entry,
+        alerts: usize,
         board: &Board,
         policy: &HealthPolicy,
         now: SourceMs,
         text: &Strings,
     ) -> Option<TileView> {
-        board.call(&entry.task).map(|call| tile(call, entry, now, text, policy))
+        board.call(&entry.task).map(|call| tile(call, entry, alerts, now, text, policy))
     }
 }
 
@@ -395,13 +388,19 @@ pub fn percentile(sorted: &[f64], p: f64) -> Option<u64> {
     sorted.get(rank - 1).map(|value| value.round().max(0.0) as u64)
 }
 
-fn tile(call: &Call, entry: &Entry, now: SourceMs, text: &Strings, policy: &HealthPolicy) -> TileView {
+fn tile(
+    call: &Call,
+    entry: &Entry,
+    alert_count: usize,
+    now: SourceMs,
+    text: &Strings,
+    policy: &HealthPolicy,
+) -> TileView {
     let turns = call.turns();
     let sparkline = turns[turns.len().saturating_sub(SPARKLINE_TURNS)..]
         .iter()
         .map(|turn| turn.metrics().llm_first_token.map(|sample| whole_ms(sample.value)))
         .collect();
-    let alert_count = entry.alerts;
     let customer = turns.iter().find_map(|turn| turn.user()).map(|line| line.user.to_string());
     let room = call.room().map(|room| fill(text.tile_room, &[("room", room.as_str())]));
     let (title, subtitle) = match (customer, room) {
@@ -494,6 +493,8 @@ pub fn format_duration(ms: u64) -> String {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use domain::api::Language;
     use domain::event::{LeaveCode, MetricName, PipelineStage};
 
@@ -524,11 +525,12 @@ mod tests {
 
     fn build_at(board: &Board, now: u64, language: Language, alerts: &BTreeMap<String, usize>) -> Built {
         let (policy, text) = (HealthPolicy::default(), strings(language));
-        let view = WallView::build(board, &policy, SourceMs(now), text, alerts);
+        let view = WallView::build(board, &policy, SourceMs(now), text);
+        let alerts_of = |entry: &Entry| alerts.get(entry.task.as_str()).copied().unwrap_or(0);
         let tiles = view
             .entries
             .iter()
-            .map(|entry| WallView::tile(entry, board, &policy, SourceMs(now), text).unwrap())
+            .map(|entry| WallView::tile(entry, alerts_of(entry), board, &policy, SourceMs(now), text).unwrap())
             .collect();
         Built { summary: view.summary, tiles }
     }
@@ -783,9 +785,14 @@ mod tests {
     fn filters_narrow_the_wall_and_every_condition_must_hold() {
         let alerts = BTreeMap::from([("task-llm-429".to_owned(), 2), ("task-slow-llm".to_owned(), 1)]);
         let board = busy_board();
-        let view = WallView::build(&board, &HealthPolicy::default(), SourceMs(NOW), strings(Language::En), &alerts);
+        let view = WallView::build(&board, &HealthPolicy::default(), SourceMs(NOW), strings(Language::En));
+        let alerts_of = |entry: &Entry| alerts.get(entry.task.as_str()).copied().unwrap_or(0);
         let kept = |filter: WallFilter| -> Vec<&str> {
-            view.entries.iter().filter(|entry| filter.keeps(entry)).map(|entry| entry.task.as_str()).collect()
+            view.entries
+                .iter()
+                .filter(|entry| filter.keeps(entry, alerts_of(entry)))
+                .map(|entry| entry.task.as_str())
+                .collect()
         };
         assert!(WallFilter::default().is_empty());
         assert_eq!(kept(WallFilter::default()).len(), view.entries.len());

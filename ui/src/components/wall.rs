@@ -14,6 +14,7 @@ use std::rc::Rc;
 
 use domain::api::{ConnectionStatus, Language};
 use domain::call::HealthPolicy;
+use domain::ids::TaskId;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
@@ -23,7 +24,7 @@ use super::header::status_key;
 use super::tile::Tile;
 use crate::i18n::{fill, strings};
 use crate::state::{Action, Screen};
-use crate::wall_view::{Activity, Grid, Summary, WallFilter, WallView};
+use crate::wall_view::{Activity, Entry, Grid, Summary, WallFilter, WallView};
 
 /// The stylesheet's tile geometry (`.tiles`, `.tile` in style.css): keep them in step.
 const TILE_MIN_PX: f64 = 272.0;
@@ -48,23 +49,25 @@ pub fn Wall() -> Html {
     let grid_ref = use_node_ref();
     let pending_focus = use_mut_ref(|| None::<String>);
 
-    // Alerts this window has seen, per call (the alerts screen keeps the full list).
-    let alerts = state.alerts.clone();
-    // Rebuilt when the board changes, a second passes, an alert arrives or the language
-    // changes — not when a banner or the footer does.
+    // Rebuilt when the board changes, a second passes or the language changes — not when
+    // an alert, a banner or the footer does.
     let view = {
         let live = state.live.clone();
-        use_memo((state.live.revision(), state.now, state.language, alerts), move |(_, now, language, alerts)| {
-            let mut counts = BTreeMap::<String, usize>::new();
-            for alert in alerts.iter() {
-                *counts.entry(alert.call.to_string()).or_default() += 1;
-            }
-            live.read()
-                .map(|feed| WallView::build(feed.board(), &HealthPolicy::default(), *now, strings(*language), &counts))
+        use_memo((state.live.revision(), state.now, state.language), move |(_, now, language)| {
+            live.read().map(|feed| WallView::build(feed.board(), &HealthPolicy::default(), *now, strings(*language)))
         })
     };
+    // Alerts this window has seen, per call (the alerts screen keeps the full list).
+    let alerts = use_memo(state.alerts.clone(), |alerts| {
+        let mut counts = BTreeMap::<TaskId, usize>::new();
+        for alert in alerts.iter() {
+            *counts.entry(alert.call.clone()).or_default() += 1;
+        }
+        counts
+    });
+    let alerts_of = |entry: &Entry| alerts.get(&entry.task).copied().unwrap_or(0);
     let on_open = use_callback(state.dispatcher(), |task: String, dispatcher| {
-        dispatcher.dispatch(Action::Navigate(Screen::Call(domain::ids::TaskId::new(task))));
+        dispatcher.dispatch(Action::Navigate(Screen::Call(TaskId::new(task))));
     });
     use_placement(grid_ref.clone(), placement.setter());
     // After every render: focus the tile the arrow keys moved to, once it is rendered.
@@ -104,7 +107,7 @@ pub fn Wall() -> Html {
         };
     };
 
-    let shown: Vec<_> = view.entries.iter().filter(|entry| filter.keeps(entry)).collect();
+    let shown: Vec<_> = view.entries.iter().filter(|entry| filter.keeps(entry, alerts_of(entry))).collect();
     let grid = Grid { width: placement.width, min_tile: TILE_MIN_PX, gap: TILE_GAP_PX, row: TILE_HEIGHT_PX };
     let window = grid.window(shown.len(), placement.top, placement.viewport);
 
@@ -146,7 +149,7 @@ pub fn Wall() -> Html {
             let (policy, board) = (HealthPolicy::default(), feed.board());
             shown[window.first..window.end]
                 .iter()
-                .filter_map(|entry| WallView::tile(entry, board, &policy, state.now, text))
+                .filter_map(|entry| WallView::tile(entry, alerts_of(entry), board, &policy, state.now, text))
                 .collect()
         })
         .unwrap_or_default();
