@@ -812,7 +812,7 @@ mod tests {
         assert!(kept(WallFilter { alerted: true, taken_over: true, ..WallFilter::default() }).is_empty());
         let alerted = build_at(&board, NOW, Language::En, &alerts).tiles.remove(0);
         assert_eq!(alerted.task, "task-llm-429");
-        assert_eq!((alerted.alerts, alerted.alerts_label.as_str()), (2, "2 alerts"));
+        assert_eq!((alerted.alerts, alerted.alerts_label.as_str()), (2, "Alerts 2"));
     }
 
     #[test]
