@@ -61,7 +61,11 @@ async fn finished_recorded_call(app: &App, limit: Duration) -> Result<(String, S
             }
             let task = call["call"].as_str().unwrap_or_default().to_owned();
             let recordings = app.invoke("call_recordings", json!({ "call": task })).await?;
-            let Some(file) = recordings.as_array().and_then(|files| files.first()).cloned() else { continue };
+            // A file TRTC has stored (the recorder stops a few seconds after the call).
+            let ready = |file: &&Value| file["ready"] == Value::Bool(true);
+            let Some(file) = recordings.as_array().and_then(|files| files.iter().find(ready)).cloned() else {
+                continue;
+            };
             let events = app.invoke("call_events", json!({ "call": task })).await?;
             if let Some(sentence) = final_sentences(&events).into_iter().find(|s| query_for(s).is_some()) {
                 return Ok((task, sentence, file));
@@ -238,10 +242,17 @@ async fn a_finished_call_is_found_by_what_was_said_reviewed_in_sync_and_annotate
         )
         .await?;
     app.click(".review-download").await?;
-    wait_until("the player loads the downloaded file", || async {
+    let loaded = wait_until("the player loads the downloaded file", || async {
         Ok(audio(&app).await?["readyState"].as_u64().unwrap_or(0) >= 1)
     })
-    .await?;
+    .await;
+    if let Err(error) = loaded {
+        let player = app
+            .client
+            .execute("const p = document.querySelector('.review-player'); return p ? p.innerText : null;", vec![])
+            .await?;
+        bail!("{error:#}; the audio element: {}; the player said: {player}", audio(&app).await?);
+    }
     let labels = app.client.execute("return window.__labels", vec![]).await?;
     println!("download labels: {labels}");
     assert!(

@@ -123,7 +123,7 @@ async fn fetch_snapshot(link: Rc<Link>, dispatcher: UseReducerDispatcher<AppStat
 }
 
 /// Resolves after `ms` milliseconds.
-async fn sleep(ms: i32) {
+pub async fn sleep(ms: i32) {
     let promise = js_sys::Promise::new(&mut |resolve, _reject| {
         if let Some(window) = web_sys::window() {
             let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);

@@ -836,6 +836,8 @@ async fn room_events_reach_the_call_through_its_room() {
     assert_eq!(recording.status, RecordingStatus::Recording);
     assert_eq!(recording.vod_files.len(), 1);
     assert_eq!(recording.vod_files[0].video_url.as_deref(), Some("https://vod.invalid/f.mp4"));
+    assert!(recording.stored("f.mp4"), "named by the last part of its URL, as the hub serves it");
+    assert!(!recording.stored("g.mp4") && !recording.stored("vod.invalid"), "only the file TRTC stored");
     assert_eq!((recording.first_ms, recording.last_ms), (SourceMs(T0 - 1_000), SourceMs(T0 + 30_000)));
 
     // A 302 later updates the same row.

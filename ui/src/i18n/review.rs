@@ -66,6 +66,7 @@ pub struct ReviewStrings {
     /// `{progress}`
     pub player_downloading: &'static str,
     pub player_resume: &'static str,
+    pub player_not_ready: &'static str,
     /// `{message}`
     pub player_download_failed: &'static str,
     pub player_play: &'static str,
@@ -176,6 +177,7 @@ const ZH_CN: ReviewStrings = ReviewStrings {
     player_download: "下载录音",
     player_downloading: "正在下载 {progress}",
     player_resume: "继续下载",
+    player_not_ready: "录音仍在生成：通话结束、腾讯云保存好文件后即可下载。",
     player_download_failed: "下载失败：{message}",
     player_play: "播放",
     player_pause: "暂停",
@@ -278,6 +280,8 @@ const EN: ReviewStrings = ReviewStrings {
     player_download: "Download the recording",
     player_downloading: "Downloading {progress}",
     player_resume: "Resume the download",
+    player_not_ready:
+        "Still being recorded: the file can be downloaded once the call has ended and TRTC has stored it.",
     player_download_failed: "Download failed: {message}",
     player_play: "Play",
     player_pause: "Pause",
@@ -393,6 +397,7 @@ impl ReviewStrings {
             ("player_download", self.player_download),
             ("player_downloading", self.player_downloading),
             ("player_resume", self.player_resume),
+            ("player_not_ready", self.player_not_ready),
             ("player_download_failed", self.player_download_failed),
             ("player_play", self.player_play),
             ("player_pause", self.player_pause),

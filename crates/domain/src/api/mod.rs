@@ -263,6 +263,10 @@ pub struct RecordingView {
     /// Bytes on this machine (a partial download counts).
     pub local_bytes: u64,
     pub verified: bool,
+    /// TRTC has stored the file (its VOD callback came), so it can be downloaded. A file
+    /// announced while the call is still being recorded is not ready yet.
+    #[serde(default)]
+    pub ready: bool,
 }
 
 /// `test_hub_connection`: checks a hub URL and token without changing anything.

@@ -40,6 +40,15 @@ pub struct CachedRecording {
     pub local_files: Vec<RecordingFile>,
 }
 
+impl CachedRecording {
+    /// Whether TRTC has reported `name` stored (its 311 callback came), so the hub can serve
+    /// it. The hub names a stored file by the last part of its URL (`GET /v1/recordings`); a
+    /// file announced (307) while the call is still being recorded is not stored yet.
+    pub fn stored(&self, name: &str) -> bool {
+        self.vod_files.iter().any(|vod| vod.video_url.as_deref().and_then(|url| url.rsplit('/').next()) == Some(name))
+    }
+}
+
 /// A recording's file in the cache folder, complete or not.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordingFile {

@@ -291,6 +291,7 @@ impl Console {
                     local_path: local.filter(|file| file.verified).map(|file| file.local_path.display().to_string()),
                     local_bytes: local.map_or(0, |file| file.downloaded_bytes),
                     verified: local.is_some_and(|file| file.verified),
+                    ready: recording.stored(name) || local.is_some_and(|file| file.verified),
                 });
             }
         }
@@ -353,6 +354,7 @@ impl Console {
                     local_path: Some(done.path.display().to_string()),
                     local_bytes: done.bytes,
                     verified: true,
+                    ready: true,
                 })
             }
             Err(error) => {

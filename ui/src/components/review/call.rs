@@ -55,6 +55,49 @@ enum Fetch {
     Failed(ApiError),
 }
 
+/// What changes the review after it loaded. A reducer, so an answer that arrives late (a
+/// recordings check, a saved note) updates the review as it is then, not as it was when
+/// the request left.
+enum FetchAction {
+    Loaded(Box<Loaded>),
+    Failed(ApiError),
+    Review(CallReview),
+    /// One file after a download.
+    Recording(RecordingView),
+    /// The whole list again, while a file was still being recorded.
+    Recordings(Vec<RecordingView>),
+}
+
+impl Reducible for Fetch {
+    type Action = FetchAction;
+
+    fn reduce(self: Rc<Self>, action: FetchAction) -> Rc<Self> {
+        let update = |change: &dyn Fn(&mut Loaded)| match &*self {
+            Fetch::Ready(loaded) => {
+                let mut next = loaded.clone();
+                change(&mut next);
+                Rc::new(Fetch::Ready(next))
+            }
+            _ => self.clone(),
+        };
+        match action {
+            FetchAction::Loaded(loaded) => Rc::new(Fetch::Ready(loaded)),
+            FetchAction::Failed(error) => Rc::new(Fetch::Failed(error)),
+            FetchAction::Review(review) => update(&|loaded| loaded.review = review.clone()),
+            FetchAction::Recording(view) => update(&|loaded| {
+                let same = |known: &&mut RecordingView| known.recording == view.recording && known.name == view.name;
+                if let Some(known) = loaded.recordings.iter_mut().find(same) {
+                    *known = view.clone();
+                }
+            }),
+            FetchAction::Recordings(views) => update(&|loaded| loaded.recordings = views.clone()),
+        }
+    }
+}
+
+/// How often the review asks again whether a file still being recorded is stored yet.
+const RECORDING_CHECK_MS: i32 = 5_000;
+
 #[derive(Properties, PartialEq)]
 pub struct CallReviewProps {
     pub task: TaskId,
@@ -90,12 +133,13 @@ pub fn CallReviewView(props: &CallReviewProps) -> Html {
     let state = use_context::<AppContext>();
     let language = state.as_ref().map_or(domain::api::Language::En, |state| state.language);
     let text = review(language);
-    let loading = use_state(|| Fetch::Pending);
+    let loading = use_reducer(|| Fetch::Pending);
     let position = use_state(|| props.focus_ms);
     let reload = use_state(|| 0_u32);
+    let checks = use_state(|| 0_u32);
 
     {
-        let (loading, position) = (loading.clone(), position.clone());
+        let (loading, position) = (loading.dispatcher(), position.clone());
         let focus = props.focus_ms;
         use_effect_with((props.task.clone(), *reload), move |(task, _)| {
             let task = task.clone();
@@ -105,11 +149,39 @@ pub fn CallReviewView(props: &CallReviewProps) -> Html {
                         if focus.is_none() && position.is_none() {
                             position.set(loaded.call.started_ms().map(|at| at.0));
                         }
-                        loading.set(Fetch::Ready(Box::new(loaded)));
+                        loading.dispatch(FetchAction::Loaded(Box::new(loaded)));
                     }
-                    Err(error) => loading.set(Fetch::Failed(error)),
+                    Err(error) => loading.dispatch(FetchAction::Failed(error)),
                 }
             });
+        });
+    }
+    // A call that just ended is still being recorded: ask again every few seconds until
+    // TRTC has stored its files, so the download button comes alive without a reload.
+    {
+        let recording = matches!(&*loading, Fetch::Ready(loaded) if loaded.recordings.iter().any(|file| !file.ready));
+        let (loading, checks) = (loading.dispatcher(), checks.clone());
+        use_effect_with((props.task.clone(), recording, *checks), move |(task, recording, _)| {
+            let open = Rc::new(std::cell::Cell::new(true));
+            if *recording {
+                let (task, open) = (task.clone(), open.clone());
+                wasm_bindgen_futures::spawn_local(async move {
+                    crate::hooks::sleep(RECORDING_CHECK_MS).await;
+                    if !open.get() {
+                        return;
+                    }
+                    // A failed check is tried again at the next tick; the list shown stays.
+                    if let Ok(views) = invoke::<GetCallRecordings>(&CallRequest { call: task }).await {
+                        if open.get() {
+                            loading.dispatch(FetchAction::Recordings(views));
+                        }
+                    }
+                    if open.get() {
+                        checks.set(*checks + 1);
+                    }
+                });
+            }
+            move || open.set(false)
         });
     }
 
@@ -135,28 +207,12 @@ pub fn CallReviewView(props: &CallReviewProps) -> Html {
         }
         Fetch::Ready(loaded) => {
             let on_review = {
-                let loading = loading.clone();
-                let loaded = loaded.clone();
-                Callback::from(move |review: CallReview| {
-                    let mut next = (*loaded).clone();
-                    next.review = review;
-                    loading.set(Fetch::Ready(Box::new(next)));
-                })
+                let loading = loading.dispatcher();
+                Callback::from(move |review: CallReview| loading.dispatch(FetchAction::Review(review)))
             };
             let on_recording = {
-                let loading = loading.clone();
-                let loaded = loaded.clone();
-                Callback::from(move |view: RecordingView| {
-                    let mut next = (*loaded).clone();
-                    if let Some(known) = next
-                        .recordings
-                        .iter_mut()
-                        .find(|known| known.recording == view.recording && known.name == view.name)
-                    {
-                        *known = view;
-                    }
-                    loading.set(Fetch::Ready(Box::new(next)));
-                })
+                let loading = loading.dispatcher();
+                Callback::from(move |view: RecordingView| loading.dispatch(FetchAction::Recording(view)))
             };
             html! { <Review loaded={(**loaded).clone()} position={*position} on_position={
                 let position = position.clone();
@@ -411,13 +467,16 @@ fn Player(props: &PlayerProps) -> Html {
                 <h3 id="player-title" class="review-panel-title">{ text.player_title }</h3>
                 <p class="review-file">{ &file.name }</p>
                 <div class="review-controls">
-                    <button type="button" class="review-button primary review-download" disabled={*downloading}
+                    <button type="button" class="review-button primary review-download" disabled={*downloading || !file.ready}
                         aria-busy={downloading.then_some("true")} onclick={on_download}>{ label }</button>
                     if *downloading {
                         <progress class="review-progress" aria-label={text.player_progress_label} max="100"
                             value={percent.map(|percent| percent.to_string())} />
                     }
                 </div>
+                if !file.ready {
+                    <p class="review-not-ready">{ text.player_not_ready }</p>
+                }
                 if let Some(problem) = &*problem { { problem_html(problem, text) } }
             </section>
         };
@@ -907,5 +966,79 @@ fn Export(props: &ExportProps) -> Html {
                 None => html! {},
             } }
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(name: &str, ready: bool) -> RecordingView {
+        RecordingView {
+            recording: TaskId::new("rec-1"),
+            name: name.to_owned(),
+            local_path: None,
+            local_bytes: 0,
+            verified: false,
+            ready,
+        }
+    }
+
+    fn loaded(recordings: Vec<RecordingView>) -> Rc<Fetch> {
+        let task = TaskId::new("task-1");
+        let review = CallReview {
+            call: task.clone(),
+            notes: Vec::new(),
+            tags: Vec::new(),
+            tags_pushed: true,
+            tags_push_error: None,
+            qa: None,
+        };
+        Rc::new(Fetch::Ready(Box::new(Loaded {
+            events: Rc::new(Vec::new()),
+            call: Rc::new(Call::new(task)),
+            sentences: Rc::new(Vec::new()),
+            recordings,
+            review,
+            alerts: Vec::new(),
+        })))
+    }
+
+    fn recordings(fetch: &Fetch) -> Vec<(String, bool, bool)> {
+        let Fetch::Ready(loaded) = fetch else { panic!("expected a loaded review, got {fetch:?}") };
+        loaded.recordings.iter().map(|file| (file.name.clone(), file.ready, file.verified)).collect()
+    }
+
+    #[test]
+    fn a_later_recordings_check_replaces_the_list_and_keeps_the_rest_of_the_review() {
+        let before = loaded(vec![file("a.wav", false)]);
+        let with_tags = before.reduce(FetchAction::Review(CallReview {
+            call: TaskId::new("task-1"),
+            notes: Vec::new(),
+            tags: vec!["vip".into()],
+            tags_pushed: false,
+            tags_push_error: None,
+            qa: None,
+        }));
+        let after = with_tags.reduce(FetchAction::Recordings(vec![file("a.wav", true)]));
+        assert_eq!(recordings(&after), [("a.wav".to_owned(), true, false)]);
+        let Fetch::Ready(loaded) = &*after else { unreachable!() };
+        assert_eq!(loaded.review.tags, ["vip"], "the tags saved meanwhile survive the check");
+    }
+
+    #[test]
+    fn a_finished_download_updates_only_its_own_file() {
+        let before = loaded(vec![file("a.wav", true), file("b.wav", true)]);
+        let done = RecordingView { verified: true, local_bytes: 10, ..file("b.wav", true) };
+        let after = before.reduce(FetchAction::Recording(done));
+        assert_eq!(recordings(&after), [("a.wav".to_owned(), true, false), ("b.wav".to_owned(), true, true)]);
+        let unknown = after.clone().reduce(FetchAction::Recording(file("c.wav", true)));
+        assert_eq!(recordings(&unknown), recordings(&after), "a file the review does not list is not added");
+    }
+
+    #[test]
+    fn changes_before_the_review_loaded_are_dropped() {
+        let pending = Rc::new(Fetch::Pending).reduce(FetchAction::Recordings(vec![file("a.wav", true)]));
+        assert_eq!(*pending, Fetch::Pending);
     }
 }

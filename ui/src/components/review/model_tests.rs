@@ -36,6 +36,7 @@ fn view(name: &str) -> RecordingView {
         local_path: None,
         local_bytes: 0,
         verified: false,
+        ready: true,
     }
 }
 
