@@ -2,7 +2,7 @@
 
 use std::{
     path::{Path, PathBuf},
-    process::Command,
+    process::{Command, Stdio},
     sync::OnceLock,
 };
 
@@ -12,7 +12,9 @@ use anyhow::{bail, Context, Result};
 pub fn run(cmd: &mut Command) -> Result<()> {
     let line = describe(cmd);
     println!("$ {line}");
-    let status = cmd.status().with_context(|| format!("cannot start `{line}`"))?;
+    // Nothing the suite runs reads input; an inherited stdin only lets stray bytes in (rustc
+    // reads `-` from it when cargo probes a target).
+    let status = cmd.stdin(Stdio::null()).status().with_context(|| format!("cannot start `{line}`"))?;
     if !status.success() {
         bail!("`{line}` failed ({status})");
     }
