@@ -1,8 +1,8 @@
 //! The call view end to end: the real app on its built-in demo, driven through WebDriver.
 //! One launch (to keep the suite short): a call from the wall opens with its turns filling
 //! in; a line said now is spoken by the robot and shows in the subtitles; the demo lead
-//! changes the robot's voice through the settings form (reviewed current → new, done, then
-//! shown as the current voice); takes the call over, types a reply that is spoken, and
+//! changes the robot's voice and system prompt through the settings form (reviewed current
+//! → new, done, then shown as the current ones); takes the call over, types a reply that is spoken, and
 //! hands back; screenshots of the call view and the settings form at desktop and tablet
 //! sizes in English and Chinese; stopping the call (after the confirmation) ends it and it
 //! leaves the wall.
@@ -121,16 +121,22 @@ async fn a_supervisor_opens_a_call_speaks_takes_over_hands_back_and_stops_it() -
     app.wait_text("#sent-list", |text| text.contains("Spoken")).await?;
     shots(&app, "en").await?;
 
-    // Change the voice: the form shows what Switchboard knows now (nothing: the backend set
-    // it at start), the review shows current → new, the change reaches done, and the voice
-    // then reads as set by the demo lead (the hub's own summary, read back from the board).
+    // Change the voice and the system prompt: the form shows what Switchboard knows now
+    // (nothing: the backend set them at start), the review shows current → new, the change
+    // reaches done (the prompt through the hub's LLM gateway, which the demo's calls use),
+    // and both then read as set by the demo lead (the hub's own summary, read back from the
+    // board).
     let voice = "v-male-Bk7vD3xP";
+    let prompt = "You are Acme's refund specialist, brief and polite.";
     click_in_view(&app, "#settings-open").await?;
     app.wait_text("#settings-now-voice", |text| text.contains("not visible to Switchboard")).await?;
+    app.wait_text("#settings-now-prompt", |text| text.contains("not visible to Switchboard")).await?;
     type_into(&app, "#settings-voice", voice).await?;
+    type_into(&app, "#settings-prompt", prompt).await?;
     settings_shots(&app, "en", &[(1280, 800), (768, 1024)]).await?;
     click_in_view(&app, "#settings-review").await?;
     app.wait_text("#settings-diff-voice", |text| text.contains("not visible") && text.contains(voice)).await?;
+    app.wait_text("#settings-diff-prompt", |text| text.contains(prompt)).await?;
     app.wait_text("#settings-cannot-restore", |text| text.contains("cannot put them back")).await?;
     settings_shots(&app, "review-en", &[(1280, 800)]).await?;
     click_in_view(&app, "#settings-apply").await?;
@@ -138,6 +144,7 @@ async fn a_supervisor_opens_a_call_speaks_takes_over_hands_back_and_stops_it() -
     app.wait_text("#sent-list", |text| text.contains(&format!("Voice → {voice}"))).await?;
     click_in_view(&app, "#settings-open").await?;
     app.wait_text("#settings-now-voice", |text| text.contains(voice) && text.contains("set by demo-lead")).await?;
+    app.wait_text("#settings-now-prompt", |text| text.contains(prompt) && text.contains("set by demo-lead")).await?;
     click_in_view(&app, "#settings-cancel").await?;
 
     // Take over, type a reply, see it spoken, hand back.

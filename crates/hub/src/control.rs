@@ -36,6 +36,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use domain::api::{MAX_SYSTEM_PROMPT_CHARS, SYSTEM_PROMPT_SUMMARY};
 use domain::event::{CommandAction, CommandRecord, CommandStage, Event, EventBody, LockChange, Speaker};
 use domain::ids::{RoomIdKind, RoundId, TaskId};
 use serde::Deserialize;
@@ -171,6 +172,11 @@ pub enum CommandRequest {
         llm_config: Option<Value>,
         #[serde(default)]
         tts_config: Option<Value>,
+        /// The call's system prompt from its next LLM request on. Applied by the hub's LLM
+        /// gateway (`gateway`), so only for calls whose `LLMConfig.APIUrl` points there:
+        /// `UpdateAIConversation` could only replace the whole `LLMConfig`, key included.
+        #[serde(default)]
+        system_prompt: Option<String>,
     },
     Stop,
     TakeOver,
@@ -230,6 +236,7 @@ impl CommandRequest {
                 interrupt_speech_duration,
                 llm_config,
                 tts_config,
+                system_prompt,
             } => {
                 let mut parts = Vec::new();
                 if welcome_message.is_some() {
@@ -251,6 +258,11 @@ impl CommandRequest {
                         .find_map(|key| tts.get(key).map(|v| v.to_string().trim_matches('"').to_owned()))
                         .unwrap_or_else(|| "?".into());
                     parts.push(format!("voice {voice}"));
+                }
+                // Last, as the rest of the summary is the prompt itself (clipped).
+                if let Some(prompt) = system_prompt {
+                    let cut = prompt.chars().count() > 200;
+                    parts.push(format!("{SYSTEM_PROMPT_SUMMARY}{}{}", clip(prompt), if cut { "…" } else { "" }));
                 }
                 Some(parts.join(", "))
             }
@@ -276,14 +288,28 @@ impl CommandRequest {
                 interrupt_speech_duration,
                 llm_config,
                 tts_config,
+                system_prompt,
             } => {
                 if welcome_message.is_none()
                     && interrupt_mode.is_none()
                     && interrupt_speech_duration.is_none()
                     && llm_config.is_none()
                     && tts_config.is_none()
+                    && system_prompt.is_none()
                 {
                     return Err(empty("an update"));
+                }
+                if let Some(prompt) = system_prompt {
+                    if prompt.trim().is_empty() {
+                        return Err(empty("system_prompt"));
+                    }
+                    if prompt.chars().count() > MAX_SYSTEM_PROMPT_CHARS {
+                        return Err(HttpError::new(
+                            StatusCode::UNPROCESSABLE_ENTITY,
+                            "invalid_command",
+                            format!("system_prompt is longer than {MAX_SYSTEM_PROMPT_CHARS} characters"),
+                        ));
+                    }
                 }
                 if interrupt_mode.is_some_and(|mode| mode > 1) {
                     return Err(HttpError::new(
@@ -614,7 +640,28 @@ async fn execute(
             interrupt_speech_duration,
             llm_config,
             tts_config,
+            system_prompt,
         } => {
+            let cloud_part = welcome_message.is_some()
+                || interrupt_mode.is_some()
+                || interrupt_speech_duration.is_some()
+                || llm_config.is_some()
+                || tts_config.is_some();
+            if let Some(prompt) = &system_prompt {
+                // Refused before anything changes: a prompt for a call whose LLM requests
+                // never came through the gateway would silently do nothing.
+                if !shared.gateway.has_seen(task) {
+                    return Err((
+                        StatusCode::CONFLICT,
+                        "prompt_needs_gateway",
+                        "this call's LLM requests do not come through the hub's LLM gateway, so its system prompt cannot be changed here".into(),
+                    ));
+                }
+                if !cloud_part {
+                    shared.gateway.set_system_prompt(task, prompt.clone());
+                    return Ok(CommandStage::Done);
+                }
+            }
             let client = cloud(shared)?;
             let mut update = UpdateAIConversation::new(task.as_str());
             update.welcome_message = welcome_message;
@@ -623,7 +670,12 @@ async fn execute(
             // Validated before: these parse.
             update.llm_config = llm_config.and_then(|llm| serde_json::from_value(llm).ok());
             update.tts_config = tts_config.and_then(|tts| serde_json::from_value(tts).ok());
-            client.update_ai_conversation(&update).await.map(|_| CommandStage::Done).map_err(cloud_failure)
+            client.update_ai_conversation(&update).await.map_err(cloud_failure)?;
+            // Only once TRTC took the rest, so a refused update changes nothing at all.
+            if let Some(prompt) = system_prompt {
+                shared.gateway.set_system_prompt(task, prompt);
+            }
+            Ok(CommandStage::Done)
         }
         CommandRequest::Stop => {
             let client = cloud(shared)?;

@@ -29,6 +29,11 @@
 //!   message just before the last user message ("Supervisor guidance, not to be read
 //!   out: …"); when the upstream accepts the request each whisper's command is recorded
 //!   `done`. If the upstream fails they stay pending for the next request.
+//! - **System prompt.** A supervisor's `update` with `system_prompt` replaces the content
+//!   of the first system message of every forwarded request of that call from then on (or
+//!   adds one first, where a request has none). Only calls whose requests have come
+//!   through here can be given one (`Gateway::has_seen`), else the change would silently do
+//!   nothing; like whispers, it lives in the hub's memory and ends with the call.
 //! - **Take-over.** While a supervisor holds the call, the robot's requests are not
 //!   forwarded: each waits up to [`HUMAN_REPLY_WAIT`] (below TRTC's default 3 s
 //!   `LLMConfig.Timeout`) for the supervisor's `reply`, which is answered at once as a
@@ -58,7 +63,7 @@
 //! idempotency, audit — `control`), and any retry of the upstream (TRTC retries with the
 //! same `X-Request-Id`, and a second retry layer would only blow its timeout).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -132,6 +137,8 @@ struct CallState {
     waiting: Option<Waiting>,
     /// The exchanges while taken over, for the AI's context after hand-back.
     human_segment: Vec<ChatMessage>,
+    /// The system prompt a supervisor set, for every request from now on.
+    system_prompt: Option<String>,
 }
 
 impl CallState {
@@ -140,6 +147,7 @@ impl CallState {
             && self.taken_over_by.is_none()
             && self.waiting.is_none()
             && self.human_segment.is_empty()
+            && self.system_prompt.is_none()
     }
 }
 
@@ -148,11 +156,13 @@ impl CallState {
 struct Context {
     whispers: Vec<(CommandRecord, String)>,
     segment: Vec<ChatMessage>,
+    /// Read, not taken: it applies to every request.
+    system_prompt: Option<String>,
 }
 
 impl Context {
     fn is_empty(&self) -> bool {
-        self.whispers.is_empty() && self.segment.is_empty()
+        self.whispers.is_empty() && self.segment.is_empty() && self.system_prompt.is_none()
     }
 
     fn whisper_texts(&self) -> Vec<String> {
@@ -168,6 +178,9 @@ pub(crate) struct Gateway {
     /// `None` only if the TLS stack could not start, and then forwarding answers 503.
     http: Option<reqwest::Client>,
     calls: Mutex<HashMap<TaskId, CallState>>,
+    /// Calls whose requests came through here (until they end): the calls a system prompt
+    /// can be set for.
+    seen: Mutex<HashSet<TaskId>>,
     next_wait: AtomicU64,
 }
 
@@ -179,7 +192,13 @@ impl Gateway {
             .build()
             .map_err(|error| tracing::error!(%error, "the LLM gateway cannot build its HTTP client"))
             .ok();
-        Gateway { config: config.clone(), http, calls: Mutex::new(HashMap::new()), next_wait: AtomicU64::new(0) }
+        Gateway {
+            config: config.clone(),
+            http,
+            calls: Mutex::new(HashMap::new()),
+            seen: Mutex::new(HashSet::new()),
+            next_wait: AtomicU64::new(0),
+        }
     }
 
     fn calls(&self) -> std::sync::MutexGuard<'_, HashMap<TaskId, CallState>> {
@@ -189,6 +208,16 @@ impl Gateway {
     /// Who has taken `task` over.
     pub(crate) fn taken_over_by(&self, task: &TaskId) -> Option<String> {
         self.calls().get(task).and_then(|call| call.taken_over_by.clone())
+    }
+
+    /// Whether a request of `task` has come through the gateway (since the hub started).
+    pub(crate) fn has_seen(&self, task: &TaskId) -> bool {
+        crate::unpoisoned(&self.seen).contains(task)
+    }
+
+    /// Every request of `task` from now on is sent with `prompt` as its system prompt.
+    pub(crate) fn set_system_prompt(&self, task: &TaskId, prompt: String) {
+        self.calls().entry(task.clone()).or_default().system_prompt = Some(prompt);
     }
 
     /// Adds private guidance to the AI's next request for `task`.
@@ -243,14 +272,18 @@ impl Gateway {
     /// The call ended: nothing of it is kept.
     pub(crate) fn forget(&self, task: &TaskId) {
         self.calls().remove(task);
+        crate::unpoisoned(&self.seen).remove(task);
     }
 
     /// Takes the whispers and the human segment for the request about to be forwarded.
     fn take_context(&self, task: &TaskId) -> Context {
         let mut calls = self.calls();
         let Some(call) = calls.get_mut(task) else { return Context::default() };
-        let context =
-            Context { whispers: std::mem::take(&mut call.whispers), segment: std::mem::take(&mut call.human_segment) };
+        let context = Context {
+            whispers: std::mem::take(&mut call.whispers),
+            segment: std::mem::take(&mut call.human_segment),
+            system_prompt: call.system_prompt.clone(),
+        };
         if call.is_idle() {
             calls.remove(task);
         }
@@ -361,6 +394,7 @@ async fn answer(
         arrived,
     };
     if let Some(task) = &meta.task {
+        crate::unpoisoned(&shared.gateway.seen).insert(task.clone());
         if let Some(response) = answer_as_human(&shared, task, &meta).await {
             return Ok(response);
         }
@@ -516,6 +550,9 @@ async fn forward(
         original
     } else {
         if let Some(messages) = request.get_mut("messages").and_then(Value::as_array_mut) {
+            if let Some(prompt) = &context.system_prompt {
+                replace_system_prompt(messages, prompt);
+            }
             add_context(messages, &whispers, &context.segment);
         }
         // A `Value` always serialises; the fallback only keeps the request going.
@@ -872,6 +909,17 @@ fn last_user_text(messages: &[Value]) -> Option<String> {
         .rev()
         .find(|message| role(message) == Some("user"))
         .map(|message| message.get("content").map(content_text).unwrap_or_default())
+}
+
+/// Makes `prompt` the request's system prompt: the first system message's content, or a
+/// new first message where the request has none.
+fn replace_system_prompt(messages: &mut Vec<Value>, prompt: &str) {
+    match messages.iter_mut().find(|message| role(message) == Some("system")) {
+        Some(Value::Object(message)) => {
+            message.insert("content".to_owned(), Value::String(prompt.to_owned()));
+        }
+        _ => messages.insert(0, json!({ "role": "system", "content": prompt })),
+    }
 }
 
 /// Puts, just before the last user message: the human segment's messages the request does

@@ -677,3 +677,59 @@ async fn a_waiting_request_is_counted_until_answered_and_a_line_trtc_gave_up_on_
     );
     hub.hub.stop().await;
 }
+
+#[tokio::test]
+async fn a_system_prompt_set_by_a_lead_replaces_the_calls_own_in_every_later_request() {
+    let upstream = Upstream::start(&["OK."], Duration::ZERO).await;
+    let hub = hub_for(Some(&upstream)).await;
+    start_call(&hub, "task-p").await;
+    let prompt = "You are Acme's refund specialist. Be brief.";
+    let update = |key: &'static str, body: Value| hub.command("task-p", &hub.lead, key, body);
+
+    // Before any request of the call came through the gateway, a prompt would do nothing.
+    let (status, answer) = update("p-0", json!({"action": "update", "system_prompt": prompt})).await;
+    assert_eq!((status, answer["error"]["code"].as_str()), (409, Some("prompt_needs_gateway")), "{answer}");
+
+    let first = ask_streaming(trtc_request(&hub, Some("task-p"), "req-1", GATEWAY_KEY), &chat("Hello?", true)).await;
+    assert_eq!(first.status, 200);
+    let (status, answer) = update("p-1", json!({"action": "update", "system_prompt": "  "})).await;
+    assert_eq!((status, answer["error"]["code"].as_str()), (422, Some("invalid_command")), "{answer}");
+    let too_long = "x".repeat(domain::api::MAX_SYSTEM_PROMPT_CHARS + 1);
+    let (status, _) = update("p-2", json!({"action": "update", "system_prompt": too_long})).await;
+    assert_eq!(status, 422, "a prompt over the limit is refused");
+    let (status, answer) = update("p-3", json!({"action": "update", "system_prompt": prompt})).await;
+    assert_eq!((status, answer["stage"].as_str()), (202, Some("done")), "{answer}");
+
+    let second =
+        ask_streaming(trtc_request(&hub, Some("task-p"), "req-2", GATEWAY_KEY), &chat("My refund?", true)).await;
+    let mut bare = chat("And the form?", true);
+    bare["messages"] = json!([{ "role": "user", "content": "And the form?" }]);
+    let third = ask_streaming(trtc_request(&hub, Some("task-p"), "req-3", GATEWAY_KEY), &bare).await;
+    let other = ask_streaming(trtc_request(&hub, Some("task-q"), "req-4", GATEWAY_KEY), &chat("Hi", true)).await;
+    assert_eq!([second.status, third.status, other.status], [200; 3]);
+
+    let seen = upstream.seen();
+    assert_eq!(seen.len(), 4);
+    assert_eq!(seen[0].body, chat("Hello?", true), "before the change the request is untouched");
+    assert_eq!(
+        texts(&seen[1].body),
+        [("system".to_owned(), prompt.to_owned()), ("user".to_owned(), "My refund?".to_owned())],
+        "the call's own system prompt is replaced"
+    );
+    assert_eq!(seen[1].body["metadata"], json!({ "kept": ["as", "is"] }), "other fields are kept");
+    assert_eq!(
+        texts(&seen[2].body),
+        [("system".to_owned(), prompt.to_owned()), ("user".to_owned(), "And the form?".to_owned())],
+        "a request without one gets it first"
+    );
+    assert_eq!(seen[3].body, chat("Hi", true), "another call keeps its own");
+
+    // The board says what the prompt is now, for every console.
+    let call = call_json(&hub, "task-p").await;
+    let summary = call["commands"]
+        .as_array()
+        .and_then(|commands| commands.iter().find(|command| command["value"]["stage"] == "done"))
+        .map(|command| command["value"]["summary"].clone());
+    assert_eq!(summary, Some(json!(format!("{}{prompt}", domain::api::SYSTEM_PROMPT_SUMMARY))));
+    hub.hub.stop().await;
+}

@@ -438,7 +438,8 @@ pub struct SettingsStrings {
     pub interrupt_never: &'static str,
     pub speech_placeholder: &'static str,
     pub speech_help: &'static str,
-    pub prompt_unavailable: &'static str,
+    pub prompt_placeholder: &'static str,
+    pub prompt_help: &'static str,
     pub review: &'static str,
     pub review_title: &'static str,
     pub column_setting: &'static str,
@@ -457,6 +458,8 @@ pub struct SettingsStrings {
     pub problem_speech_number: &'static str,
     pub problem_speech_range: &'static str,
     pub problem_speech_never: &'static str,
+    /// `{max}`
+    pub problem_prompt_long: &'static str,
 }
 
 const SETTINGS_ZH_CN: SettingsStrings = SettingsStrings {
@@ -482,7 +485,8 @@ const SETTINGS_ZH_CN: SettingsStrings = SettingsStrings {
     interrupt_never: "从不打断",
     speech_placeholder: "留空则保持当前时长",
     speech_help: "客户需连续说话多久机器人才停下；TRTC 默认 500 毫秒。仅在可以打断时生效。",
-    prompt_unavailable: "无法在 Switchboard 中修改：新的提示词会替换整份大模型配置，其中包括只有你的后端持有的大模型密钥。如需立即引导机器人，请使用“引导大模型”或隐藏提示。",
+    prompt_placeholder: "留空则保持不变。例如：你是 Acme 的退款专员，回答简短，先核实订单号。",
+    prompt_help: "从机器人的下一次回复起生效，由 hub 的大模型网关替换本通话的系统提示词；通话的大模型请求不经过该网关时，hub 会拒绝并说明原因。",
     review: "检查修改",
     review_title: "确认修改",
     column_setting: "设置",
@@ -501,6 +505,7 @@ const SETTINGS_ZH_CN: SettingsStrings = SettingsStrings {
     problem_speech_number: "说话时长须为整数毫秒，而不是“{text}”",
     problem_speech_range: "说话时长须在 1 到 {max} 毫秒之间",
     problem_speech_never: "选择“从不打断”时，打断所需说话时长不起作用",
+    problem_prompt_long: "系统提示词最多 {max} 个字符",
 };
 
 const SETTINGS_EN: SettingsStrings = SettingsStrings {
@@ -526,7 +531,8 @@ const SETTINGS_EN: SettingsStrings = SettingsStrings {
     interrupt_never: "Never",
     speech_placeholder: "Leave empty to keep the current duration",
     speech_help: "How long the customer must speak before the robot stops; TRTC's default is 500 ms. Used only when the customer can interrupt.",
-    prompt_unavailable: "Cannot be changed from Switchboard: a new prompt replaces the call's whole LLM configuration, including the LLM key only your backend holds. To guide the robot now, use Steer or hidden guidance.",
+    prompt_placeholder: "Leave empty to keep it. E.g. You are Acme's refund specialist; be brief and check the order number first.",
+    prompt_help: "Applies from the robot's next reply: the hub's LLM gateway replaces this call's system prompt. If the call's LLM requests do not go through that gateway, the hub refuses and says why.",
     review: "Review change",
     review_title: "Check the change",
     column_setting: "Setting",
@@ -545,6 +551,7 @@ const SETTINGS_EN: SettingsStrings = SettingsStrings {
     problem_speech_number: "The speech duration must be a whole number of milliseconds, not \"{text}\"",
     problem_speech_range: "The speech duration must be between 1 and {max} ms",
     problem_speech_never: "The speech needed to interrupt has no effect when the customer can never interrupt",
+    problem_prompt_long: "The system prompt can be at most {max} characters",
 };
 
 /// The settings form's strings in `language`.
@@ -582,7 +589,8 @@ impl SettingsStrings {
             ("interrupt_never", self.interrupt_never),
             ("speech_placeholder", self.speech_placeholder),
             ("speech_help", self.speech_help),
-            ("prompt_unavailable", self.prompt_unavailable),
+            ("prompt_placeholder", self.prompt_placeholder),
+            ("prompt_help", self.prompt_help),
             ("review", self.review),
             ("review_title", self.review_title),
             ("column_setting", self.column_setting),
@@ -601,6 +609,7 @@ impl SettingsStrings {
             ("problem_speech_number", self.problem_speech_number),
             ("problem_speech_range", self.problem_speech_range),
             ("problem_speech_never", self.problem_speech_never),
+            ("problem_prompt_long", self.problem_prompt_long),
         ]
     }
 }

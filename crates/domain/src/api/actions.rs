@@ -167,6 +167,8 @@ pub struct SettingsChange {
     pub voice: Option<VoiceChoice>,
     /// The welcome line (for a call that is restarted).
     pub welcome_message: Option<String>,
+    /// The LLM's system prompt from the next turn on (through the hub's LLM gateway).
+    pub system_prompt: Option<String>,
 }
 
 impl SettingsChange {
@@ -176,8 +178,17 @@ impl SettingsChange {
             && self.interrupt_speech_ms.is_none()
             && self.voice.is_none()
             && self.welcome_message.is_none()
+            && self.system_prompt.is_none()
     }
 }
+
+/// The longest system prompt an update may set, in characters (the hub refuses longer).
+pub const MAX_SYSTEM_PROMPT_CHARS: usize = 4_000;
+
+/// How the hub's summary of an update introduces a new system prompt: the prompt follows,
+/// cut at 200 characters with "…", and ends the summary (`"voice v-1, system prompt: …"`),
+/// so every console can show what the prompt is now.
+pub const SYSTEM_PROMPT_SUMMARY: &str = "system prompt: ";
 
 /// A TTS voice.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -13,7 +13,7 @@
 //! hub's to enforce).
 
 use domain::api::{ActionAnswer, CallActionRequest, Identity, SayTiming, SettingsChange, SupervisorAction};
-use domain::api::{SupervisorRole, WatchRequest, Watchers};
+use domain::api::{SupervisorRole, WatchRequest, Watchers, MAX_SYSTEM_PROMPT_CHARS};
 use trtc::model::TTSConfig;
 
 use super::{Console, ConsoleError};
@@ -79,6 +79,17 @@ fn update(change: &SettingsChange) -> Result<CallCommand, ConsoleError> {
         Some(text) => Some(typed(text, "the welcome message")?),
         None => None,
     };
+    let system_prompt = match &change.system_prompt {
+        Some(text) => {
+            let prompt = typed(text, "the system prompt")?;
+            if prompt.chars().count() > MAX_SYSTEM_PROMPT_CHARS {
+                let problem = format!("it is longer than {MAX_SYSTEM_PROMPT_CHARS} characters");
+                return Err(HubError::Invalid { what: "the system prompt", problem }.into());
+            }
+            Some(prompt)
+        }
+        None => None,
+    };
     Ok(CallCommand::Update {
         welcome_message,
         interrupt_mode: change.customer_can_interrupt.map(|can| {
@@ -91,6 +102,7 @@ fn update(change: &SettingsChange) -> Result<CallCommand, ConsoleError> {
         interrupt_speech_duration: change.interrupt_speech_ms,
         llm_config: None,
         tts_config,
+        system_prompt,
     })
 }
 
@@ -180,6 +192,29 @@ mod tests {
             panic!("an update")
         };
         assert_eq!(tts_config.unwrap().model, None, "no model is guessed for other providers");
+        let prompt = SettingsChange { system_prompt: Some("  Be brief.\n".into()), ..SettingsChange::default() };
+        let CallCommand::Update { system_prompt, tts_config, .. } = command(&SupervisorAction::Update(prompt)).unwrap()
+        else {
+            panic!("an update")
+        };
+        assert_eq!((system_prompt.as_deref(), tts_config), (Some("Be brief."), None), "only the prompt, trimmed");
+    }
+
+    #[test]
+    fn a_blank_or_overlong_system_prompt_is_refused_before_anything_is_sent() {
+        let blank = SettingsChange { system_prompt: Some(" ".into()), ..SettingsChange::default() };
+        assert_eq!(
+            command(&SupervisorAction::Update(blank)).unwrap_err().to_string(),
+            "the system prompt is not usable: it is empty"
+        );
+        let long = SettingsChange {
+            system_prompt: Some("长".repeat(MAX_SYSTEM_PROMPT_CHARS + 1)),
+            ..SettingsChange::default()
+        };
+        assert_eq!(
+            command(&SupervisorAction::Update(long)).unwrap_err().to_string(),
+            format!("the system prompt is not usable: it is longer than {MAX_SYSTEM_PROMPT_CHARS} characters")
+        );
     }
 
     #[test]

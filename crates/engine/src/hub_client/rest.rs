@@ -141,6 +141,9 @@ pub enum CallCommand {
         llm_config: Option<Box<LLMConfig>>,
         #[serde(skip_serializing_if = "Option::is_none")]
         tts_config: Option<Box<TTSConfig>>,
+        /// Applied by the hub's LLM gateway, from the call's next LLM request on.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        system_prompt: Option<String>,
     },
     /// End the call.
     Stop,
@@ -596,8 +599,20 @@ mod tests {
                     interrupt_speech_duration: Some(500),
                     llm_config: None,
                     tts_config: None,
+                    system_prompt: None,
                 },
                 json!({"action": "update", "interrupt_mode": 1, "interrupt_speech_duration": 500}),
+            ),
+            (
+                CallCommand::Update {
+                    welcome_message: None,
+                    interrupt_mode: None,
+                    interrupt_speech_duration: None,
+                    llm_config: None,
+                    tts_config: None,
+                    system_prompt: Some("Be brief.".into()),
+                },
+                json!({"action": "update", "system_prompt": "Be brief."}),
             ),
             (CallCommand::Stop, json!({"action": "stop"})),
             (CallCommand::TakeOver, json!({"action": "take_over"})),

@@ -11,15 +11,19 @@
 //! shown as set by the backend and not visible — and changing it is flagged as something
 //! Switchboard cannot put back.
 //!
-//! The system prompt is listed but cannot be changed here: `UpdateAIConversation` takes a
-//! whole `LLMConfig`, whose `APIKey` (and model, URL) only the customer's backend holds.
+//! The system prompt is changed through the hub's LLM gateway, not `UpdateAIConversation`
+//! (which takes a whole `LLMConfig`, whose `APIKey`, model and URL only the customer's
+//! backend holds): the hub refuses it for a call whose LLM requests do not come through
+//! its gateway (`prompt_needs_gateway`), and the form says so beside the field.
 //!
 //! What lives here: the model ([`CurrentSettings::of`], [`Draft::review`], tested
 //! natively) and the [`SettingsForm`] component. What deliberately does not: sending and
 //! the lifecycle (the call screen's `send` and sent list), the role and lock rule
 //! (`view::availability`), the hub's own checks (it has the last word).
 
-use domain::api::{Language, SettingsChange, SupervisorRole, VoiceChoice};
+use domain::api::{
+    Language, SettingsChange, SupervisorRole, VoiceChoice, MAX_SYSTEM_PROMPT_CHARS, SYSTEM_PROMPT_SUMMARY,
+};
 use domain::call::Call;
 use domain::event::{CommandAction, CommandStage};
 use domain::ids::SourceMs;
@@ -73,6 +77,8 @@ pub struct CurrentSettings {
     pub voice: Current<String>,
     pub customer_can_interrupt: Current<bool>,
     pub interrupt_speech_ms: Current<u64>,
+    /// As the hub summarised it: cut at 200 characters with "…".
+    pub system_prompt: Current<String>,
 }
 
 impl Default for CurrentSettings {
@@ -81,6 +87,7 @@ impl Default for CurrentSettings {
             voice: Current::Unknown,
             customer_can_interrupt: Current::Unknown,
             interrupt_speech_ms: Current::Unknown,
+            system_prompt: Current::Unknown,
         }
     }
 }
@@ -91,14 +98,24 @@ struct SummarySettings {
     voice: Option<String>,
     interrupt_mode: Option<u64>,
     interrupt_speech_ms: Option<u64>,
+    system_prompt: Option<String>,
 }
 
 /// Reads the hub's summary of an update (parts joined by `", "`: `welcome message`,
-/// `interrupt mode N`, `interrupt after N ms`, `LLM <model>`, `voice <id>`). Parts it does
-/// not know, or whose value does not parse, are left out — never guessed.
+/// `interrupt mode N`, `interrupt after N ms`, `LLM <model>`, `voice <id>`, and last
+/// `system prompt: <text>`, whose text may hold commas). Parts it does not know, or whose
+/// value does not parse, are left out — never guessed.
 fn read_summary(summary: &str) -> SummarySettings {
     let mut seen = SummarySettings::default();
-    for part in summary.split(", ").map(str::trim) {
+    let (parts, prompt) = match summary.strip_prefix(SYSTEM_PROMPT_SUMMARY) {
+        Some(prompt) => ("", Some(prompt)),
+        None => match summary.split_once(&format!(", {SYSTEM_PROMPT_SUMMARY}")) {
+            Some((parts, prompt)) => (parts, Some(prompt)),
+            None => (summary, None),
+        },
+    };
+    seen.system_prompt = prompt.filter(|prompt| !prompt.trim().is_empty()).map(str::to_owned);
+    for part in parts.split(", ").map(str::trim) {
         if let Some(mode) = part.strip_prefix("interrupt mode ") {
             seen.interrupt_mode = mode.parse().ok().filter(|mode| *mode <= 1);
         } else if let Some(ms) = part.strip_prefix("interrupt after ").and_then(|rest| rest.strip_suffix(" ms")) {
@@ -142,6 +159,9 @@ impl CurrentSettings {
             if let Some(ms) = seen.interrupt_speech_ms {
                 current.interrupt_speech_ms = Current::Set { value: ms, by: command.value.by.clone(), at: command.at };
             }
+            if let Some(prompt) = seen.system_prompt {
+                current.system_prompt = set(prompt);
+            }
         }
         current
     }
@@ -164,6 +184,8 @@ pub struct Draft {
     pub interrupt: InterruptChoice,
     /// Empty keeps the duration.
     pub speech_ms: String,
+    /// Empty keeps the system prompt.
+    pub prompt: String,
 }
 
 /// Why a draft cannot be sent.
@@ -175,6 +197,7 @@ pub enum Problem {
     SpeechNotWhole(String),
     SpeechOutOfRange,
     SpeechWithoutInterrupting,
+    PromptTooLong,
 }
 
 impl Problem {
@@ -187,6 +210,7 @@ impl Problem {
             Problem::SpeechNotWhole(text) => fill(s.problem_speech_number, &[("text", text)]),
             Problem::SpeechOutOfRange => fill(s.problem_speech_range, &[("max", &MAX_SPEECH_MS.to_string())]),
             Problem::SpeechWithoutInterrupting => s.problem_speech_never.to_owned(),
+            Problem::PromptTooLong => fill(s.problem_prompt_long, &[("max", &MAX_SYSTEM_PROMPT_CHARS.to_string())]),
         }
     }
 
@@ -203,6 +227,7 @@ pub enum Field {
     Voice,
     Interrupt,
     SpeechMs,
+    Prompt,
 }
 
 impl Field {
@@ -211,6 +236,7 @@ impl Field {
             Field::Voice => s.field_voice,
             Field::Interrupt => s.field_interrupt,
             Field::SpeechMs => s.field_speech,
+            Field::Prompt => s.field_prompt,
         }
     }
 
@@ -220,6 +246,7 @@ impl Field {
             Field::Voice => "voice",
             Field::Interrupt => "interrupt",
             Field::SpeechMs => "speech",
+            Field::Prompt => "prompt",
         }
     }
 }
@@ -230,12 +257,13 @@ pub enum Value {
     Voice(String),
     CustomerCanInterrupt(bool),
     SpeechMs(u64),
+    Prompt(String),
 }
 
 impl Value {
     pub fn text(&self, s: &SettingsStrings) -> String {
         match self {
-            Value::Voice(voice) => voice.clone(),
+            Value::Voice(voice) | Value::Prompt(voice) => voice.clone(),
             Value::CustomerCanInterrupt(true) => s.value_can_interrupt.to_owned(),
             Value::CustomerCanInterrupt(false) => s.value_never.to_owned(),
             Value::SpeechMs(ms) => fill(s.value_ms, &[("ms", &ms.to_string())]),
@@ -332,6 +360,15 @@ impl Draft {
         if !speech.is_empty() && customer_can_interrupt == Some(false) {
             problems.push(Problem::SpeechWithoutInterrupting);
         }
+        let prompt = self.prompt.trim();
+        let system_prompt = if prompt.is_empty() {
+            None
+        } else if prompt.chars().count() > MAX_SYSTEM_PROMPT_CHARS {
+            problems.push(Problem::PromptTooLong);
+            None
+        } else {
+            Some(prompt.to_owned())
+        };
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -345,6 +382,9 @@ impl Draft {
         if let Some(ms) = speech_ms {
             rows.push(row(Field::SpeechMs, &current.interrupt_speech_ms, ms, Value::SpeechMs));
         }
+        if let Some(prompt) = &system_prompt {
+            rows.push(row(Field::Prompt, &current.system_prompt, prompt.clone(), Value::Prompt));
+        }
         if rows.is_empty() {
             return Err(vec![Problem::NothingToChange]);
         }
@@ -353,6 +393,7 @@ impl Draft {
             interrupt_speech_ms: speech_ms,
             voice: voice.map(|voice_id| VoiceChoice { provider: VOICE_PROVIDER.to_owned(), voice_id }),
             welcome_message: None,
+            system_prompt,
         };
         Ok(Review { change, rows })
     }
@@ -512,6 +553,10 @@ pub fn SettingsForm(props: &SettingsFormProps) -> Html {
         Current::Unknown => Current::Unknown,
         Current::Set { value, by, at } => Current::Set { value: Value::SpeechMs(*value), by: by.clone(), at: *at },
     };
+    let prompt_now = match &props.current.system_prompt {
+        Current::Unknown => Current::Unknown,
+        Current::Set { value, by, at } => Current::Set { value: Value::Prompt(value.clone()), by: by.clone(), at: *at },
+    };
     let early: Vec<String> = match &checked {
         Err(problems) => problems.iter().filter(|problem| problem.shown_early()).map(|p| p.text(s)).collect(),
         Ok(_) => Vec::new(),
@@ -583,13 +628,14 @@ pub fn SettingsForm(props: &SettingsFormProps) -> Html {
                         oninput={text_input(|draft, value| draft.speech_ms = value)} aria-describedby="settings-speech-help" />
                     <p class="call-hint" id="settings-speech-help">{ s.speech_help }</p>
                 </div>
-                <div class="settings-field settings-fixed">
-                    <span class="settings-label">{ s.field_prompt }</span>
-                    <p class="settings-now" id="settings-now-prompt">
-                        <span class="settings-now-label">{ s.now_label }</span>
-                        <span class="settings-now-value settings-unknown">{ s.current_unknown }</span>
-                    </p>
-                    <p class="settings-unavailable" id="settings-prompt-note">{ s.prompt_unavailable }</p>
+                <div class="settings-field">
+                    <label class="settings-label" for="settings-prompt">{ s.field_prompt }</label>
+                    { now_of(Field::Prompt, prompt_now) }
+                    <textarea id="settings-prompt" class="settings-input settings-prompt" rows="4" spellcheck="false"
+                        maxlength={MAX_SYSTEM_PROMPT_CHARS.to_string()} placeholder={s.prompt_placeholder}
+                        value={draft.prompt.clone()} oninput={text_input(|draft, value| draft.prompt = value)}
+                        aria-describedby="settings-prompt-note" />
+                    <p class="call-hint" id="settings-prompt-note">{ s.prompt_help }</p>
                 </div>
                 if !early.is_empty() {
                     <ul class="settings-problems" id="settings-problems" role="alert">
@@ -699,7 +745,7 @@ mod tests {
     }
 
     fn draft(voice: &str, interrupt: InterruptChoice, speech_ms: &str) -> Draft {
-        Draft { voice: voice.into(), interrupt, speech_ms: speech_ms.into() }
+        Draft { voice: voice.into(), interrupt, speech_ms: speech_ms.into(), prompt: String::new() }
     }
 
     #[test]
@@ -712,12 +758,20 @@ mod tests {
             SummarySettings {
                 voice: Some("v-male-Bk7vD3xP".into()),
                 interrupt_mode: Some(1),
-                interrupt_speech_ms: Some(800)
+                interrupt_speech_ms: Some(800),
+                system_prompt: None,
             }
         );
         assert_eq!(read_summary("voice ?"), SummarySettings::default(), "the hub's ? is no voice");
         assert_eq!(read_summary("interrupt mode 7, interrupt after soon ms"), SummarySettings::default());
         assert_eq!(read_summary(""), SummarySettings::default());
+        // The prompt ends the summary and may hold the separator itself.
+        let seen = read_summary("voice v-1, system prompt: Be brief, polite, and check the order.");
+        assert_eq!(seen.voice.as_deref(), Some("v-1"));
+        assert_eq!(seen.system_prompt.as_deref(), Some("Be brief, polite, and check the order."));
+        let only = read_summary("system prompt: 你是退款专员, 回答简短。");
+        assert_eq!((only.voice, only.system_prompt.as_deref()), (None, Some("你是退款专员, 回答简短。")));
+        assert_eq!(read_summary("system prompt:  ").system_prompt, None, "an empty prompt is not one");
     }
 
     #[test]
@@ -775,6 +829,7 @@ mod tests {
                 interrupt_speech_ms: None,
                 voice: Some(VoiceChoice { provider: "flow".into(), voice_id: "v-male-Bk7vD3xP".into() }),
                 welcome_message: None,
+                system_prompt: None,
             }
         );
         let fields: Vec<Field> = review.rows.iter().map(|row| row.field).collect();
@@ -798,6 +853,27 @@ mod tests {
         let speech = draft("", InterruptChoice::CustomerCan, " 800 ").review(&CurrentSettings::default()).unwrap();
         assert_eq!((speech.change.customer_can_interrupt, speech.change.interrupt_speech_ms), (Some(true), Some(800)));
         assert_eq!(speech.change.voice, None);
+    }
+
+    #[test]
+    fn a_new_system_prompt_is_a_row_against_the_one_switchboard_set_last() {
+        let current = CurrentSettings {
+            system_prompt: Current::Set { value: "Be brief.".into(), by: "li".into(), at: SourceMs(T0) },
+            ..CurrentSettings::default()
+        };
+        let typed = Draft { prompt: "  You are Acme's refund specialist.\n".into(), ..Draft::default() };
+        let review = typed.review(&current).unwrap();
+        assert_eq!(review.change.system_prompt.as_deref(), Some("You are Acme's refund specialist."));
+        assert_eq!((review.change.voice.clone(), review.change.customer_can_interrupt), (None, None));
+        assert_eq!(review.rows.len(), 1);
+        assert_eq!(review.rows[0].field, Field::Prompt);
+        assert!(matches!(&review.rows[0].current, Current::Set { value: Value::Prompt(p), .. } if p == "Be brief."));
+        assert!(!review.cannot_restore(), "the prompt Switchboard set can be put back");
+
+        let long = Draft { prompt: "长".repeat(MAX_SYSTEM_PROMPT_CHARS + 1), ..Draft::default() };
+        assert_eq!(long.review(&current).unwrap_err(), [Problem::PromptTooLong]);
+        let s = settings_strings(Language::ZhCn);
+        assert_eq!(Problem::PromptTooLong.text(s), format!("系统提示词最多 {MAX_SYSTEM_PROMPT_CHARS} 个字符"));
     }
 
     #[test]
