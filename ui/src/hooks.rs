@@ -6,6 +6,11 @@
 //! update that does not match the contract may hide events, so it triggers a fresh
 //! snapshot. Cleanup stops listening, even when it comes before Tauri answered.
 //!
+//! Updates are applied once per frame: those that arrive before the next animation frame
+//! are handed to the reducer together (`Action::LiveBatch`), so a burst of callbacks costs
+//! one render, not one each. A timer flushes too ([`FLUSH_LATEST_MS`]), for a window that
+//! is not being painted (minimised), where animation frames stop.
+//!
 //! What deliberately does not live here: the merge rules (`live::LiveFeed`, tested
 //! natively) and anything shown.
 
@@ -25,6 +30,9 @@ use crate::state::{Action, AppState};
 const RETRY_FIRST_MS: i32 = 1_000;
 const RETRY_MAX_MS: i32 = 30_000;
 
+/// Live updates wait at most this long for an animation frame before they are applied.
+const FLUSH_LATEST_MS: i32 = 250;
+
 /// The browser's clock on the events' scale (ms since the Unix epoch).
 pub fn now() -> SourceMs {
     // Date.now() is a whole, positive number of ms well within u64.
@@ -43,6 +51,10 @@ struct Link {
     /// A snapshot loop is running.
     fetching: Cell<bool>,
     subscription: RefCell<Option<LiveSubscription>>,
+    /// Updates waiting for the next frame, in arrival order.
+    pending: RefCell<Vec<LiveUpdate>>,
+    /// A flush is scheduled.
+    flush_scheduled: Cell<bool>,
 }
 
 /// Listens to the shell's live updates and keeps the board in the reducer current.
@@ -63,15 +75,9 @@ async fn start(link: Rc<Link>, dispatcher: UseReducerDispatcher<AppState>) {
         let (link, dispatcher) = (link.clone(), dispatcher.clone());
         move |update| match update {
             Ok(update) => {
-                let times = match &update {
-                    LiveUpdate::Events { events } => events.iter().map(|event| event.source_ms.0).collect(),
-                    _ => Vec::new(),
-                };
-                let reset = update == LiveUpdate::Reset;
-                dispatcher.dispatch(Action::LiveUpdated(update));
-                crate::perf::after_paint(times);
-                if reset {
-                    resync(link.clone(), dispatcher.clone());
+                link.pending.borrow_mut().push(update);
+                if !link.flush_scheduled.replace(true) {
+                    schedule_flush(link.clone(), dispatcher.clone());
                 }
             }
             Err(error) => {
@@ -89,6 +95,49 @@ async fn start(link: Rc<Link>, dispatcher: UseReducerDispatcher<AppState>) {
         }
         // Without updates a snapshot would go stale unnoticed: say so and stop.
         Err(error) => dispatcher.dispatch(Action::LiveFailed(error)),
+    }
+}
+
+/// Flushes the waiting updates at the next animation frame, or after [`FLUSH_LATEST_MS`]
+/// if no frame comes first (whichever runs second finds nothing to do).
+fn schedule_flush(link: Rc<Link>, dispatcher: UseReducerDispatcher<AppState>) {
+    let Some(window) = web_sys::window() else {
+        flush(&link, &dispatcher, false);
+        return;
+    };
+    let on_frame = {
+        let (link, dispatcher) = (link.clone(), dispatcher.clone());
+        Closure::once_into_js(move || flush(&link, &dispatcher, true))
+    };
+    let on_timer = Closure::once_into_js(move || flush(&link, &dispatcher, false));
+    let _ = window.request_animation_frame(on_frame.unchecked_ref());
+    let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(on_timer.unchecked_ref(), FLUSH_LATEST_MS);
+}
+
+/// Hands the waiting updates to the reducer in one action (`in_frame`: from an animation
+/// frame's callback, so the frame being prepared shows them).
+fn flush(link: &Rc<Link>, dispatcher: &UseReducerDispatcher<AppState>, in_frame: bool) {
+    link.flush_scheduled.set(false);
+    let updates = std::mem::take(&mut *link.pending.borrow_mut());
+    if updates.is_empty() || link.closed.get() {
+        return;
+    }
+    let times: Vec<u64> = updates
+        .iter()
+        .flat_map(|update| match update {
+            LiveUpdate::Events { events } => events.iter().map(|event| event.source_ms.0).collect(),
+            _ => Vec::new(),
+        })
+        .collect();
+    let reset = updates.contains(&LiveUpdate::Reset);
+    dispatcher.dispatch(Action::LiveBatch(updates));
+    if in_frame {
+        crate::perf::after_this_frame(times);
+    } else {
+        crate::perf::after_paint(times);
+    }
+    if reset {
+        resync(link.clone(), dispatcher.clone());
     }
 }
 

@@ -47,6 +47,7 @@ impl SharedFeed {
     }
 
     /// Counts changes; a new value means the board or the link's status may have changed.
+    #[cfg(test)]
     pub fn revision(&self) -> u64 {
         self.revision
     }
@@ -170,6 +171,40 @@ impl AppState {
         self.next_banner += 1;
     }
 
+    /// Applies one live update from the shell.
+    fn receive(&mut self, update: LiveUpdate) {
+        match update {
+            LiveUpdate::Events { events } => {
+                self.update_live(|feed| {
+                    feed.receive_events(events);
+                });
+            }
+            LiveUpdate::Connection { status } => {
+                self.update_live(|feed| feed.receive_connection(status));
+            }
+            LiveUpdate::Notice { notice } => self.show_notice(notice),
+            LiveUpdate::Download { progress } => {
+                let downloads = Rc::make_mut(&mut self.downloads);
+                match downloads
+                    .iter_mut()
+                    .find(|known| known.recording == progress.recording && known.name == progress.name)
+                {
+                    Some(known) => *known = progress,
+                    None => downloads.push(progress),
+                }
+            }
+            // The hook asks for a new snapshot; until it comes, updates wait.
+            LiveUpdate::Reset => self.update_live(LiveFeed::restart),
+            LiveUpdate::Alert { alert } => {
+                let alerts = Rc::make_mut(&mut self.alerts);
+                alerts.push(alert);
+                if alerts.len() > MAX_ALERTS {
+                    alerts.remove(0);
+                }
+            }
+        }
+    }
+
     fn update_live(&mut self, change: impl FnOnce(&mut LiveFeed)) {
         if !self.live.update(change) {
             self.live_error = Some(ApiError::new(
@@ -196,8 +231,8 @@ pub enum Action {
     /// The live link could not be set up (listening or the snapshot failed); a snapshot
     /// will be asked for again.
     LiveFailed(ApiError),
-    /// The shell pushed a live update.
-    LiveUpdated(LiveUpdate),
+    /// Live updates the shell pushed within one frame, applied in order with one render.
+    LiveBatch(Vec<LiveUpdate>),
     /// The supervisor closed a notice.
     NoticeDismissed(u64),
     /// A second passed.
@@ -247,34 +282,7 @@ impl Reducible for AppState {
                 next.update_live(LiveFeed::restart);
                 next.live_error = Some(error);
             }
-            Action::LiveUpdated(LiveUpdate::Events { events }) => {
-                next.update_live(|feed| {
-                    feed.receive_events(events);
-                });
-            }
-            Action::LiveUpdated(LiveUpdate::Connection { status }) => {
-                next.update_live(|feed| feed.receive_connection(status));
-            }
-            Action::LiveUpdated(LiveUpdate::Notice { notice }) => next.show_notice(notice),
-            Action::LiveUpdated(LiveUpdate::Download { progress }) => {
-                let downloads = Rc::make_mut(&mut next.downloads);
-                match downloads
-                    .iter_mut()
-                    .find(|known| known.recording == progress.recording && known.name == progress.name)
-                {
-                    Some(known) => *known = progress,
-                    None => downloads.push(progress),
-                }
-            }
-            // The hook asks for a new snapshot; until it comes, updates wait.
-            Action::LiveUpdated(LiveUpdate::Reset) => next.update_live(LiveFeed::restart),
-            Action::LiveUpdated(LiveUpdate::Alert { alert }) => {
-                let alerts = Rc::make_mut(&mut next.alerts);
-                alerts.push(alert);
-                if alerts.len() > MAX_ALERTS {
-                    alerts.remove(0);
-                }
-            }
+            Action::LiveBatch(updates) => updates.into_iter().for_each(|update| next.receive(update)),
             Action::NoticeDismissed(id) => next.banners.retain(|banner| banner.id != id),
             Action::Tick(now) => next.now = now,
             Action::Navigate(screen) => next.screen = screen,
@@ -317,7 +325,7 @@ mod tests {
     fn the_live_channels_status_wins_over_the_app_infos_once_it_spoke() {
         let state = start().reduce(Action::InfoLoaded(info(ConnectionStatus::Connecting, vec![])));
         assert_eq!(state.connection(), Some(ConnectionStatus::Connecting));
-        let state = state.reduce(Action::LiveUpdated(LiveUpdate::Connection { status: ConnectionStatus::Live }));
+        let state = state.reduce(Action::LiveBatch(vec![LiveUpdate::Connection { status: ConnectionStatus::Live }]));
         assert_eq!(state.connection(), Some(ConnectionStatus::Connecting), "waits for the snapshot");
         let state = state.reduce(Action::SnapshotLoaded(LiveSnapshot {
             events: vec![],
@@ -346,13 +354,49 @@ mod tests {
 
         let second = script.call("t-2", 100);
         let previous = state.clone();
-        let state = state.reduce(Action::LiveUpdated(LiveUpdate::Events { events: second }));
+        let state = state.reduce(Action::LiveBatch(vec![LiveUpdate::Events { events: second }]));
         assert_ne!(*state, *previous, "a new batch makes the state differ, so the wall re-renders");
         assert_eq!(state.live.read().unwrap().board().live_calls().count(), 2);
 
         let ticked = state.clone().reduce(Action::Tick(SourceMs(9_000)));
         assert_eq!(ticked.now, SourceMs(9_000));
         assert_eq!(ticked.live, state.live, "a tick leaves the feed alone");
+    }
+
+    #[test]
+    fn a_batch_applies_its_updates_in_order_in_one_step_and_keeps_the_newest_alerts() {
+        use domain::alert::{AlertDetail, AlertKind, FiredAlert, RuleId};
+        let alert = |n: u64| LiveUpdate::Alert {
+            alert: FiredAlert {
+                call: TaskId::new(format!("t-{n}")),
+                rule: RuleId::new("long"),
+                kind: AlertKind::CallTooLong,
+                at: SourceMs(n),
+                round: None,
+                detail: AlertDetail::CallTooLong { started: SourceMs(0), elapsed_ms: n, limit_secs: 1 },
+            },
+        };
+        let mut script = Script::new(5_000);
+        let call = script.call("t-1", 0);
+        let state = start().reduce(Action::SnapshotLoaded(LiveSnapshot {
+            events: vec![],
+            last_seq: 0,
+            connection: ConnectionStatus::Connecting,
+        }));
+        let mut batch = vec![LiveUpdate::Events { events: call }];
+        batch.extend((0..MAX_ALERTS as u64 + 3).map(alert));
+        batch.push(LiveUpdate::Connection { status: ConnectionStatus::Live });
+        let state = state.reduce(Action::LiveBatch(batch));
+        assert!(state.live.read().unwrap().board().call(&TaskId::new("t-1")).is_some());
+        assert_eq!(state.connection(), Some(ConnectionStatus::Live), "the batch's last word on the link");
+        assert_eq!(state.alerts.len(), MAX_ALERTS);
+        assert_eq!(state.alerts.first().map(|alert| alert.at), Some(SourceMs(3)), "the oldest three made room");
+        assert_eq!(state.alerts.last().map(|alert| alert.at), Some(SourceMs(MAX_ALERTS as u64 + 2)));
+
+        // A reset in a batch drops what came before it; what follows waits for the snapshot.
+        let later = script.call("t-2", 100);
+        let state = state.reduce(Action::LiveBatch(vec![LiveUpdate::Reset, LiveUpdate::Events { events: later }]));
+        assert!(!state.live.read().unwrap().has_snapshot());
     }
 
     #[test]
@@ -376,8 +420,8 @@ mod tests {
         // The same notices come back with the answer to a language change.
         let state = state.reduce(Action::InfoLoaded(info(ConnectionStatus::Live, vec![moved.clone()])));
         let link = Notice::LinkFailed { message: "no token".into() };
-        let state = state.reduce(Action::LiveUpdated(LiveUpdate::Notice { notice: link.clone() }));
-        let state = state.reduce(Action::LiveUpdated(LiveUpdate::Notice { notice: link.clone() }));
+        let state = state.reduce(Action::LiveBatch(vec![LiveUpdate::Notice { notice: link.clone() }]));
+        let state = state.reduce(Action::LiveBatch(vec![LiveUpdate::Notice { notice: link.clone() }]));
         assert_eq!(notices(&state), [moved.clone(), link.clone()]);
 
         let first = state.banners[0].id;
@@ -388,7 +432,7 @@ mod tests {
     #[test]
     fn a_cache_recovery_clears_the_failure_banner_and_says_so() {
         let failing = |message: &str| Notice::CacheWriteFailing { message: message.into() };
-        let notice = |notice: Notice| Action::LiveUpdated(LiveUpdate::Notice { notice });
+        let notice = |notice: Notice| Action::LiveBatch(vec![LiveUpdate::Notice { notice }]);
         let state = start().reduce(notice(Notice::CacheWriteRecovered));
         assert!(state.banners.is_empty(), "nothing failed, so there is nothing to report");
 
@@ -424,7 +468,7 @@ mod tests {
             connection: ConnectionStatus::Live,
         }));
         // The shell switched hubs: its new board starts again at seq 1.
-        let state = state.reduce(Action::LiveUpdated(LiveUpdate::Reset));
+        let state = state.reduce(Action::LiveBatch(vec![LiveUpdate::Reset]));
         assert!(!state.live.read().unwrap().has_snapshot(), "waiting for the new board");
         let mut second = Script::new(9_000);
         let new = second.call("t-new", 0);

@@ -49,11 +49,15 @@ pub fn Wall() -> Html {
     let grid_ref = use_node_ref();
     let pending_focus = use_mut_ref(|| None::<String>);
 
-    // Rebuilt when the board changes, a second passes or the language changes — not when
-    // an alert, a banner or the footer does.
+    // Ranked again when a second passes, a call starts or ends, or the language changes —
+    // not on every event: tiles keep their places between ticks (a calmer wall, and one
+    // reorder a second instead of one per event), while each tile's contents are made from
+    // the board as it is at every render (below). Not when an alert, a banner or the
+    // footer changes either.
+    let membership = state.live.read().map(|feed| (feed.has_snapshot(), feed.board().live_calls().count()));
     let view = {
         let live = state.live.clone();
-        use_memo((state.live.revision(), state.now, state.language), move |(_, now, language)| {
+        use_memo((membership, state.now, state.language), move |(_, now, language)| {
             live.read().map(|feed| WallView::build(feed.board(), &HealthPolicy::default(), *now, strings(*language)))
         })
     };
