@@ -974,14 +974,7 @@ mod tests {
     use super::*;
 
     fn file(name: &str, ready: bool) -> RecordingView {
-        RecordingView {
-            recording: TaskId::new("rec-1"),
-            name: name.to_owned(),
-            local_path: None,
-            local_bytes: 0,
-            verified: false,
-            ready,
-        }
+        RecordingView { ready, ..super::super::model::tests::view(name) }
     }
 
     fn loaded(recordings: Vec<RecordingView>) -> Rc<Fetch> {

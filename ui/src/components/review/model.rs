@@ -408,4 +408,4 @@ impl PlaybackFailure {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 #[path = "model_tests.rs"]
-mod tests;
+pub(super) mod tests;

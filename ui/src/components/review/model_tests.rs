@@ -29,7 +29,8 @@ fn recording_event(ms: u64, event: RecordingEvent) -> Event {
     }
 }
 
-fn view(name: &str) -> RecordingView {
+/// A file of recording `rec-1`, stored by TRTC and not downloaded (also for `call`'s tests).
+pub(in crate::components::review) fn view(name: &str) -> RecordingView {
     RecordingView {
         recording: TaskId::new("rec-1"),
         name: name.to_owned(),
