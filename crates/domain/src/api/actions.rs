@@ -271,9 +271,12 @@ mod tests {
         let json = serde_json::to_value(&update).unwrap();
         assert_eq!(
             json,
-            json!({"kind": "update", "customerCanInterrupt": false, "interruptSpeechMs": null, "voice": null, "welcomeMessage": null})
+            json!({"kind": "update", "customerCanInterrupt": false, "interruptSpeechMs": null, "voice": null, "welcomeMessage": null, "systemPrompt": null})
         );
         assert_eq!(serde_json::from_value::<SupervisorAction>(json).unwrap(), update);
+        // A window built before the field existed still sends a change the shell reads.
+        let older = json!({"kind": "update", "customerCanInterrupt": false});
+        assert_eq!(serde_json::from_value::<SupervisorAction>(older).unwrap(), update);
         assert_eq!(serde_json::to_value(SupervisorAction::HandBack).unwrap(), json!({"kind": "handBack"}));
         assert_eq!(update.command(), CommandAction::Update);
         assert!(SettingsChange::default().is_empty());
