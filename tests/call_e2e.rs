@@ -128,6 +128,15 @@ async fn a_supervisor_opens_a_call_speaks_takes_over_hands_back_and_stops_it() -
     // board).
     let voice = "v-male-Bk7vD3xP";
     let prompt = "You are Acme's refund specialist, brief and polite.";
+    // The hub takes a prompt only for a call whose LLM requests it has seen: wait for the
+    // first turn the LLM answered (its first-token bar).
+    wait_js(
+        &app,
+        "return document.querySelector('#turns .bar-llm .bar-fill') ? 'yes' : ''",
+        "a turn answered by the LLM",
+        Duration::from_secs(90),
+    )
+    .await?;
     click_in_view(&app, "#settings-open").await?;
     app.wait_text("#settings-now-voice", |text| text.contains("not visible to Switchboard")).await?;
     app.wait_text("#settings-now-prompt", |text| text.contains("not visible to Switchboard")).await?;

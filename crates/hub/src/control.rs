@@ -654,7 +654,7 @@ async fn execute(
                     return Err((
                         StatusCode::CONFLICT,
                         "prompt_needs_gateway",
-                        "this call's LLM requests do not come through the hub's LLM gateway, so its system prompt cannot be changed here".into(),
+                        "no LLM request of this call has come through the hub's LLM gateway yet (a call whose LLMConfig.APIUrl points elsewhere never sends one), so its system prompt cannot be changed here yet".into(),
                     ));
                 }
                 if !cloud_part {
