@@ -81,6 +81,8 @@ async fn start(link: Rc<Link>, dispatcher: UseReducerDispatcher<AppState>) {
                 }
             }
             Err(error) => {
+                // What arrived before the bad update is applied first, in order.
+                flush(&link, &dispatcher, false);
                 dispatcher.dispatch(Action::LiveFailed(error));
                 resync(link.clone(), dispatcher.clone());
             }
