@@ -245,12 +245,25 @@ fn free_port() -> Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
+/// Whether display `n` is taken: its lock names a process that is still running. A lock
+/// left by a killed Xvfb (its process gone) is cleared, with its socket, so repeated runs
+/// do not use up the numbers.
+fn display_taken(n: u32) -> bool {
+    let (lock, socket) = (format!("/tmp/.X{n}-lock"), format!("/tmp/.X11-unix/X{n}"));
+    let owner = std::fs::read_to_string(&lock).ok().and_then(|text| text.trim().parse::<u32>().ok());
+    match owner {
+        Some(pid) if Path::new(&format!("/proc/{pid}")).exists() => true,
+        // No lock, or a stale one: free once both files are gone.
+        _ => {
+            let _ = std::fs::remove_file(&lock);
+            let _ = std::fs::remove_file(&socket);
+            Path::new(&lock).exists() || Path::new(&socket).exists()
+        }
+    }
+}
+
 fn start_xvfb() -> Result<(String, Child)> {
-    let number = (100..400)
-        .find(|n| {
-            !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() && !Path::new(&format!("/tmp/.X{n}-lock")).exists()
-        })
-        .context("no free X display number")?;
+    let number = (100..400).find(|n| !display_taken(*n)).context("no free X display number")?;
     let display = format!(":{number}");
     let mut child = Command::new("Xvfb")
         .args([&display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"])

@@ -8,7 +8,8 @@
 //!
 //! Updates are applied once per frame: those that arrive before the next animation frame
 //! are handed to the reducer together (`Action::LiveBatch`), so a burst of callbacks costs
-//! one render, not one each. A timer flushes too ([`FLUSH_LATEST_MS`]), for a window that
+//! one render, not one each (a recording download's progress excepted: it is shown step by
+//! step). A timer flushes too ([`FLUSH_LATEST_MS`]), for a window that
 //! is not being painted (minimised), where animation frames stop.
 //!
 //! What deliberately does not live here: the merge rules (`live::LiveFeed`, tested
@@ -74,6 +75,9 @@ async fn start(link: Rc<Link>, dispatcher: UseReducerDispatcher<AppState>) {
     let on_update = {
         let (link, dispatcher) = (link.clone(), dispatcher.clone());
         move |update| match update {
+            // A download's progress is shown as it comes (a few updates a second, on the
+            // screen the supervisor is watching it from), not folded into the next frame.
+            Ok(update @ LiveUpdate::Download { .. }) => dispatcher.dispatch(Action::LiveBatch(vec![update])),
             Ok(update) => {
                 link.pending.borrow_mut().push(update);
                 if !link.flush_scheduled.replace(true) {
